@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The entry points behind `npm start` / `npm test` / `npm run migrate` (pnpm works the same).
+// Plain Node 20 with no dependencies, so it runs on a fresh clone: it installs with the pinned
+// pnpm (through npx when pnpm is missing), builds, and then starts, tests or migrates.
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const PNPM_VERSION = '12.4.2'
+const SERVICES = ['auth', 'analytics'].filter((s) =>
+  existsSync(join(root, 'services', s, 'src', 'server.ts')),
+)
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts })
+  if (res.status !== 0) {
+    console.error(`\n✖ ${[cmd, ...args].join(' ')} failed (${res.status ?? res.signal})`)
+    process.exit(res.status ?? 1)
+  }
+}
+
+function pnpm(args) {
+  const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8' })
+  if (probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return run('pnpm', args)
+  return run('npx', ['-y', `pnpm@${PNPM_VERSION}`, ...args])
+}
+
+function ensureInstalled() {
+  const marker = join(root, 'node_modules', '.modules.yaml')
+  const lock = join(root, 'pnpm-lock.yaml')
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+  console.log('› installing dependencies')
+  pnpm(['install', '--frozen-lockfile'])
+}
+
+function build() {
+  console.log('› building')
+  run(bin('tsc'), ['-b', ...SERVICES.map((s) => `services/${s}`)])
+}
+
+/** Development only: a random JWT secret kept in .data/ so both services (and restarts) share it. */
+function jwtSecret(env) {
+  if (env.JWT_SECRET) return env.JWT_SECRET
+  if (env.NODE_ENV === 'production') {
+    console.error('JWT_SECRET must be set (at least 32 bytes) when NODE_ENV=production')
+    process.exit(1)
+  }
+  const dir = join(root, env.DATA_DIR ?? '.data')
+  const file = join(dir, 'jwt-secret')
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 })
+    chmodSync(file, 0o600)
+    console.log(`› generated a development JWT secret in ${file}`)
+  }
+  return readFileSync(file, 'utf8').trim()
+}
+
+function serviceEnv() {
+  return { ...process.env, JWT_SECRET: jwtSecret(process.env) }
+}
+
+function start() {
+  ensureInstalled()
+  build()
+  const env = serviceEnv()
+  const children = SERVICES.map((name) =>
+    spawn(process.execPath, ['--enable-source-maps', `services/${name}/dist/server.js`], {
+      cwd: root,
+      env,
+      stdio: 'inherit',
+    }),
+  )
+  let stopping = false
+  const stopAll = (signal) => {
+    stopping = true
+    for (const c of children) if (c.exitCode === null) c.kill(signal)
+  }
+  process.on('SIGINT', () => stopAll('SIGINT'))
+  process.on('SIGTERM', () => stopAll('SIGTERM'))
+  let exitCode = 0
+  let left = children.length
+  for (const child of children) {
+    child.on('exit', (code, signal) => {
+      if (code !== 0 && !stopping) {
+        exitCode = code ?? 1
+        console.error(`✖ a service exited (${code ?? signal}); stopping the others`)
+        stopAll('SIGTERM')
+      }
+      if (--left === 0) process.exit(exitCode)
+    })
+  }
+}
+
+function migrate() {
+  ensureInstalled()
+  build()
+  for (const name of SERVICES)
+    run(process.execPath, [`services/${name}/dist/migrate.js`], { env: serviceEnv() })
+}
+
+function test(args) {
+  ensureInstalled()
+  build()
+  console.log('› typecheck')
+  run(bin('tsc'), ['-p', 'tsconfig.json'])
+  console.log('› lint')
+  run(bin('biome'), ['check', '.'])
+  console.log('› tests')
+  run(bin('vitest'), ['run', ...args])
+}
+
+const [command, ...rest] = process.argv.slice(2)
+const commands = { start, test: () => test(rest), migrate, install: ensureInstalled, build }
+if (!commands[command]) {
+  console.error(`usage: node scripts/run.mjs <${Object.keys(commands).join('|')}>`)
+  process.exit(2)
+}
+commands[command]()

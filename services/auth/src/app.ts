@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs'
+import {
+  type AccessTokenSigner,
+  accessTokenAuth,
+  createAccessTokenSigner,
+  createAccessTokenVerifier,
+  createServiceApp,
+  type DatabaseHandle,
+  openDatabase,
+  type ServiceAppOptions,
+} from '@bio/shared'
+import cookie from '@fastify/cookie'
+import type { AuthConfig } from './config.js'
+import { type AuthSchema, schema } from './db/schema.js'
+import { createAuthService } from './domain/auth-service.js'
+import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
+import { authRoutes } from './routes/auth-routes.js'
+import { AUTH_PREFIX } from './routes/refresh-cookie.js'
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
+
+export interface BuildAuthAppOptions {
+  config: AuthConfig
+  /** An open database; by default one is opened from `config.db` and closed with the app. */
+  database?: DatabaseHandle<AuthSchema>
+  hasher?: PasswordHasher
+  now?: () => Date
+  sign?: AccessTokenSigner
+  logger?: ServiceAppOptions['logger']
+}
+
+/** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
+export async function buildAuthApp(options: BuildAuthAppOptions) {
+  const { config } = options
+  const database = options.database ?? (await openDatabase(config.db, schema))
+  const app = await createServiceApp({
+    name: 'auth',
+    title: 'BIO.RE auth service',
+    description: 'Accounts, sign-in and rotating refresh tokens.',
+    version,
+    http: config.http,
+    bodyLimit: config.bodyLimit,
+    ready: database.ping,
+    logger: options.logger,
+  })
+  if (!options.database) app.addHook('onClose', () => database.close())
+
+  const now = options.now ?? (() => new Date())
+  const service = createAuthService({
+    db: database.db,
+    config,
+    hasher: options.hasher ?? argon2Hasher(config.argon2),
+    sign:
+      options.sign ??
+      createAccessTokenSigner({ ...config.tokens, ttlSeconds: config.tokens.accessTtlSeconds }),
+    now,
+    log: app.log,
+  })
+  await app.register(cookie)
+  await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
+  await app.register(authRoutes, { prefix: AUTH_PREFIX, service, config })
+  return app
+}

@@ -1,0 +1,76 @@
+import {
+  CommonEnv,
+  type DatabaseConfig,
+  databaseConfigFrom,
+  type Env,
+  type HttpConfig,
+  httpConfigFrom,
+  loadEnv,
+  splitList,
+  type TokenConfig,
+  tokenConfigFrom,
+} from '@bio/shared'
+import { type Static, Type } from '@sinclair/typebox'
+
+const AuthEnv = Type.Object({
+  ...CommonEnv.properties,
+  AUTH_PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
+  AUTH_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  AUTH_BODY_LIMIT: Type.Integer({ default: 16_384, minimum: 1024 }),
+  ACCESS_TOKEN_TTL_S: Type.Integer({ default: 900, minimum: 60 }),
+  REFRESH_TOKEN_TTL_S: Type.Integer({ default: 30 * 86_400, minimum: 300 }),
+  COOKIE_SECURE: Type.Optional(Type.Boolean()),
+  COOKIE_DOMAIN: Type.Optional(Type.String()),
+  REGISTRATION_ENABLED: Type.Boolean({ default: true }),
+  SUPPORTED_LOCALES: Type.String({ default: 'en,tr,de,fr,es,pt,it' }),
+  DEFAULT_LOCALE: Type.String({ default: 'en' }),
+  TERMS_VERSION: Type.String({ default: '2026-01-01', minLength: 1 }),
+  PRIVACY_VERSION: Type.String({ default: '2026-01-01', minLength: 1 }),
+  ARGON2_MEMORY_KIB: Type.Integer({ default: 19_456, minimum: 19_456 }),
+  ARGON2_TIME_COST: Type.Integer({ default: 2, minimum: 2 }),
+  ARGON2_PARALLELISM: Type.Integer({ default: 1, minimum: 1 }),
+  LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
+  LOGIN_LOCK_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+})
+export type AuthEnv = Static<typeof AuthEnv>
+
+export interface AuthConfig {
+  env: AuthEnv['NODE_ENV']
+  http: HttpConfig
+  db: DatabaseConfig
+  tokens: TokenConfig & { accessTtlSeconds: number; refreshTtlSeconds: number }
+  cookie: { secure: boolean; domain: string | undefined }
+  bodyLimit: number
+  registrationEnabled: boolean
+  locales: { supported: string[]; fallback: string }
+  policyVersions: { terms: string; privacy: string }
+  argon2: { memoryCost: number; timeCost: number; parallelism: number }
+  lockout: { threshold: number; seconds: number }
+}
+
+/** Reads and validates the auth service's environment; throws ConfigError listing every problem. */
+export function loadAuthConfig(source: Env): AuthConfig {
+  const env = loadEnv(AuthEnv, source)
+  const supported = splitList(env.SUPPORTED_LOCALES.toLowerCase())
+  return {
+    env: env.NODE_ENV,
+    http: httpConfigFrom(env, env.AUTH_PORT),
+    db: databaseConfigFrom(env, env.AUTH_DATABASE_URL, 'auth'),
+    tokens: {
+      ...tokenConfigFrom(env),
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL_S,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_S,
+    },
+    cookie: { secure: env.COOKIE_SECURE ?? env.NODE_ENV === 'production', domain: env.COOKIE_DOMAIN },
+    bodyLimit: env.AUTH_BODY_LIMIT,
+    registrationEnabled: env.REGISTRATION_ENABLED,
+    locales: { supported, fallback: env.DEFAULT_LOCALE.toLowerCase() },
+    policyVersions: { terms: env.TERMS_VERSION, privacy: env.PRIVACY_VERSION },
+    argon2: {
+      memoryCost: env.ARGON2_MEMORY_KIB,
+      timeCost: env.ARGON2_TIME_COST,
+      parallelism: env.ARGON2_PARALLELISM,
+    },
+    lockout: { threshold: env.LOGIN_LOCK_THRESHOLD, seconds: env.LOGIN_LOCK_SECONDS },
+  }
+}

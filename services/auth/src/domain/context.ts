@@ -1,0 +1,34 @@
+import type { AccessTokenSigner, Db } from '@bio/shared'
+import type { FastifyBaseLogger } from 'fastify'
+import type { AuthConfig } from '../config.js'
+import type { AuthSchema } from '../db/schema.js'
+import type { PasswordHasher } from './password-hasher.js'
+
+/** What the domain needs from the outside world; tests swap the clock and the hasher. */
+export interface AuthDeps {
+  db: Db<AuthSchema>
+  config: AuthConfig
+  hasher: PasswordHasher
+  sign: AccessTokenSigner
+  now: () => Date
+  log: FastifyBaseLogger
+}
+
+/** Facts about the caller taken from the request, never from the body. */
+export interface RequestContext {
+  ip: string
+  userAgent: string | undefined
+  acceptLanguage: string | undefined
+}
+
+/** A refresh token to hand to the client (cookie or body), with its lifetime. */
+export interface IssuedRefresh {
+  token: string
+  maxAgeSeconds: number
+}
+
+export interface IssuedTokens {
+  accessToken: string
+  expiresIn: number
+  refresh: IssuedRefresh
+}

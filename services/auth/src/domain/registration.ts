@@ -1,0 +1,78 @@
+import { AppError, type RegisterBody } from '@bio/shared'
+import { usersRepository } from '../db/users-repository.js'
+import { AuthErrors } from '../errors.js'
+import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
+import { resolveLocale } from '../lib/locale.js'
+import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import { newReferralCode } from './refresh-token.js'
+import { issueTokens } from './session-issuer.js'
+
+/**
+ * Creates an account and signs it in. Order: kill switch, e-mail policy, locale, hash (outside
+ * the transaction: it is slow), then one transaction for the reserved-name check, the referral
+ * lookup, the user row and the first refresh session. Uniqueness is the database's job: two
+ * concurrent sign-ups with one e-mail give one user and one EMAIL_TAKEN.
+ */
+export async function register(
+  deps: AuthDeps,
+  input: RegisterBody,
+  ctx: RequestContext,
+): Promise<IssuedTokens & { userId: string }> {
+  const { config } = deps
+  if (!config.registrationEnabled) throw new AppError(AuthErrors.REGISTRATION_CLOSED)
+  const email = normalizeEmail(input.email)
+  if (isDisposableEmail(email)) {
+    throw new AppError(AuthErrors.DISPOSABLE_EMAIL, {
+      details: [{ field: 'email', message: 'disposable domain' }],
+    })
+  }
+  const locale = resolveLocale(
+    input.locale,
+    ctx.acceptLanguage,
+    config.locales.supported,
+    config.locales.fallback,
+  )
+  if (locale === undefined) {
+    throw new AppError(AuthErrors.UNSUPPORTED_LOCALE, {
+      details: [{ field: 'locale', message: `must be one of: ${config.locales.supported.join(', ')}` }],
+    })
+  }
+  const username = input.username?.toLowerCase()
+  const passwordHash = await deps.hasher.hash(input.password)
+  const now = deps.now()
+
+  return deps.db.transaction(async (tx) => {
+    const users = usersRepository(tx)
+    if (username && (await users.isReserved(username))) throw new AppError(AuthErrors.USERNAME_RESERVED)
+    const referredBy = input.referralCode
+      ? ((await users.findIdByReferralCode(input.referralCode)) ?? null)
+      : null
+    const userId = await users.insert({
+      email,
+      passwordHash,
+      username: username ?? null,
+      displayName: input.displayName ?? null,
+      locale,
+      intent: input.intent ?? null,
+      referralCode: newReferralCode(),
+      referredBy,
+      utmSource: input.utmSource ?? null,
+      utmMedium: input.utmMedium ?? null,
+      utmCampaign: input.utmCampaign ?? null,
+      utmTerm: input.utmTerm ?? null,
+      utmContent: input.utmContent ?? null,
+      firstReferrerUrl: input.firstReferrerUrl ?? null,
+      firstLandingPage: input.firstLandingPage ?? null,
+      acquiredViaCreatorId: input.acquiredViaCreatorId ?? null,
+      registrationDevice: ctx.userAgent?.slice(0, 512) ?? null,
+      termsVersion: config.policyVersions.terms,
+      termsAcceptedAt: now,
+      privacyVersion: config.policyVersions.privacy,
+      privacyAcceptedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    const tokens = await issueTokens(deps, tx, userId, ctx)
+    return { userId, accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+  })
+}

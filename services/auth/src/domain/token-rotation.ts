@@ -1,0 +1,56 @@
+import { AppError } from '@bio/shared'
+import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
+import { usersRepository } from '../db/users-repository.js'
+import { AuthErrors } from '../errors.js'
+import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import { hashRefreshToken } from './refresh-token.js'
+import { issueTokens } from './session-issuer.js'
+
+class ConcurrentRotation extends Error {}
+
+async function detectReuse(deps: AuthDeps, userId: string, sessionId: string): Promise<never> {
+  const revoked = await refreshSessionsRepository(deps.db).revokeAllForUser(userId, deps.now())
+  deps.log.warn({ userId, sessionId, revoked }, 'refresh token reuse detected; all sessions revoked')
+  throw new AppError(AuthErrors.REFRESH_TOKEN_REUSED)
+}
+
+/**
+ * Exchanges a refresh token for a new pair. Every use rotates: the old session is marked
+ * rotated and a new one issued, in one transaction. A token whose session was already rotated is
+ * reuse (a stolen copy, or a replay): every session of the user is revoked.
+ */
+export async function rotateRefreshToken(
+  deps: AuthDeps,
+  token: string | undefined,
+  ctx: RequestContext,
+): Promise<IssuedTokens> {
+  if (!token) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
+  const now = deps.now()
+  const session = await refreshSessionsRepository(deps.db).findByTokenHash(hashRefreshToken(token))
+  if (!session) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
+  if (session.rotatedAt) return detectReuse(deps, session.userId, session.id)
+  if (session.revokedAt || session.expiresAt <= now) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
+  const user = await usersRepository(deps.db).findById(session.userId)
+  if (user?.status !== 'ACTIVE') throw new AppError(AuthErrors.REFRESH_ACCOUNT_SUSPENDED)
+
+  try {
+    const tokens = await deps.db.transaction(async (tx) => {
+      const sessions = refreshSessionsRepository(tx)
+      if (!(await sessions.claimForRotation(session.id, now))) throw new ConcurrentRotation()
+      const issued = await issueTokens(deps, tx, session.userId, ctx)
+      await sessions.setReplacedBy(session.id, issued.sessionId)
+      return issued
+    })
+    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+  } catch (err) {
+    // Another request rotated this token between our read and our claim: the same token was used twice.
+    if (err instanceof ConcurrentRotation) return detectReuse(deps, session.userId, session.id)
+    throw err
+  }
+}
+
+/** Revokes the presented token's session, if any. Idempotent: no token or an unknown one is fine. */
+export async function logout(deps: AuthDeps, token: string | undefined): Promise<void> {
+  if (!token) return
+  await refreshSessionsRepository(deps.db).revokeByTokenHash(hashRefreshToken(token), deps.now())
+}

@@ -1,0 +1,62 @@
+import { defineErrors } from '@bio/shared'
+
+/** The auth service's own errors; the shared CommonErrors cover the rest. */
+export const AuthErrors = defineErrors({
+  REGISTRATION_CLOSED: { status: 403, message: 'Registration is closed', i18nKey: 'auth.register.closed' },
+  EMAIL_TAKEN: {
+    status: 409,
+    message: 'This e-mail is already registered',
+    i18nKey: 'auth.register.email_taken',
+  },
+  USERNAME_TAKEN: { status: 409, message: 'This username is taken', i18nKey: 'auth.register.username_taken' },
+  USERNAME_RESERVED: {
+    status: 409,
+    message: 'This username is reserved',
+    i18nKey: 'auth.register.username_reserved',
+  },
+  DISPOSABLE_EMAIL: {
+    status: 400,
+    message: 'Disposable e-mail addresses are not accepted',
+    i18nKey: 'auth.register.disposable_email',
+  },
+  UNSUPPORTED_LOCALE: {
+    status: 400,
+    message: 'This locale is not supported',
+    i18nKey: 'auth.register.unsupported_locale',
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'Invalid credentials',
+    i18nKey: 'auth.login.invalid_credentials',
+  },
+  ACCOUNT_LOCKED: {
+    status: 401,
+    message: 'Too many failed attempts; the account is locked for a while',
+    i18nKey: 'auth.login.account_locked',
+  },
+  ACCOUNT_SUSPENDED: {
+    status: 401,
+    message: 'This account is suspended',
+    i18nKey: 'auth.login.account_suspended',
+  },
+  ACCOUNT_DEACTIVATED: {
+    status: 401,
+    message: 'This account is deactivated',
+    i18nKey: 'auth.login.account_deactivated',
+  },
+  INVALID_REFRESH_TOKEN: {
+    status: 401,
+    message: 'The refresh token is invalid or expired',
+    i18nKey: 'auth.refresh.invalid_token',
+  },
+  REFRESH_TOKEN_REUSED: {
+    status: 401,
+    message: 'This refresh token was already used; every session of the account was signed out',
+    i18nKey: 'auth.refresh.token_reuse_detected',
+  },
+  REFRESH_ACCOUNT_SUSPENDED: {
+    status: 401,
+    message: 'This account cannot be refreshed',
+    i18nKey: 'auth.refresh.account_suspended',
+  },
+})

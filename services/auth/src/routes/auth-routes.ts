@@ -1,0 +1,149 @@
+import {
+  errors,
+  type FastifyPluginAsyncTypebox,
+  HOUR,
+  LoginBody,
+  MeResult,
+  MessageResult,
+  ok,
+  RefreshTokenBody,
+  RegisterBody,
+  RegisterResult,
+  success,
+  TokenResult,
+} from '@bio/shared'
+
+import type { FastifyRequest } from 'fastify'
+import type { AuthConfig } from '../config.js'
+import type { AuthService } from '../domain/auth-service.js'
+import type { RequestContext } from '../domain/context.js'
+import { refreshCookie } from './refresh-cookie.js'
+
+const contextOf = (req: FastifyRequest): RequestContext => ({
+  ip: req.ip,
+  userAgent: req.headers['user-agent'],
+  acceptLanguage: req.headers['accept-language'],
+})
+
+/** Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail. */
+async function normalizeIdentifiers(req: FastifyRequest): Promise<void> {
+  const body = req.body as Record<string, unknown> | undefined | null
+  if (body === undefined) {
+    req.body = {}
+    return
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return
+  if (typeof body.email === 'string') body.email = body.email.trim().toLowerCase()
+  if (typeof body.username === 'string') body.username = body.username.trim().toLowerCase()
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; config: AuthConfig }> = async (
+  app,
+  { service, config },
+) => {
+  const cookie = refreshCookie(config)
+  app.addHook('preValidation', normalizeIdentifiers)
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store')
+  })
+
+  app.post(
+    '/register',
+    {
+      config: { rateLimit: app.rateLimitFor('register', { max: 10, timeWindow: HOUR }) },
+      schema: {
+        tags: ['auth'],
+        operationId: 'register',
+        summary: 'Create an account and sign it in',
+        description: 'Returns the new user id and an access token, and sets the `biore_refresh` cookie.',
+        body: RegisterBody,
+        response: { 201: ok(RegisterResult), ...errors(400, 403, 409, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { userId, accessToken, expiresIn, refresh } = await service.register(req.body, contextOf(req))
+      cookie.set(reply, refresh)
+      return reply.code(201).send(success({ userId, accessToken, expiresIn }))
+    },
+  )
+
+  app.post(
+    '/login',
+    {
+      config: { rateLimit: app.rateLimitFor('login', { max: 20, timeWindow: HOUR }) },
+      schema: {
+        tags: ['auth'],
+        operationId: 'login',
+        summary: 'Sign in with e-mail and password',
+        description: 'Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` cookie.',
+        body: LoginBody,
+        response: { 200: ok(TokenResult), ...errors(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { accessToken, expiresIn, refresh } = await service.login(req.body, contextOf(req))
+      cookie.set(reply, refresh)
+      return success({ accessToken, expiresIn })
+    },
+  )
+
+  app.post(
+    '/refresh',
+    {
+      config: { rateLimit: app.rateLimitFor('refresh', { max: 60, timeWindow: HOUR }) },
+      schema: {
+        tags: ['auth'],
+        operationId: 'refresh',
+        summary: 'Rotate the refresh token and get a new access token',
+        description:
+          'Reads the `biore_refresh` cookie, or `refreshToken` in the body. A token that was already used revokes every session of the account.',
+        body: RefreshTokenBody,
+        response: { 200: ok(TokenResult), ...errors(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { accessToken, expiresIn, refresh } = await service.refresh(
+        cookie.read(req, req.body),
+        contextOf(req),
+      )
+      cookie.set(reply, refresh)
+      return success({ accessToken, expiresIn })
+    },
+  )
+
+  app.post(
+    '/logout',
+    {
+      config: { rateLimit: app.rateLimitFor('logout', { max: 60, timeWindow: HOUR }) },
+      schema: {
+        tags: ['auth'],
+        operationId: 'logout',
+        summary: 'Revoke the refresh token and clear its cookie',
+        description: 'Idempotent. The access token stays valid until it expires.',
+        body: RefreshTokenBody,
+        response: { 200: ok(MessageResult), ...errors(400, 413, 415, 429, 503) },
+      },
+    },
+    async (req, reply) => {
+      await service.logout(cookie.read(req, req.body))
+      cookie.clear(reply)
+      return success({ message: 'Logged out successfully' })
+    },
+  )
+
+  app.get(
+    '/me',
+    {
+      preHandler: app.requireAuth,
+      config: { rateLimit: app.rateLimitFor('me', { max: 60, timeWindow: HOUR }) },
+      schema: {
+        tags: ['auth'],
+        operationId: 'me',
+        summary: 'The signed-in user',
+        security: [{ bearerAuth: [] }],
+        response: { 200: ok(MeResult), ...errors(401, 429, 503) },
+      },
+    },
+    async (req) => success(await service.me(req.auth!.sub)),
+  )
+}

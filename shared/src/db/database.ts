@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { sql } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
+import postgres from 'postgres'
+import type { DatabaseConfig } from '../config/common-env.js'
+
+/** A Drizzle database over either driver. Repositories take this (or a transaction of it). */
+export type Db<S extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, S>
+
+export interface DatabaseHandle<S extends Record<string, unknown>> {
+  readonly db: Db<S>
+  readonly kind: 'postgres' | 'pglite'
+  /** Applies the migrations of `folder` (drizzle-kit output); safe to call on every start. */
+  migrate(folder: string): Promise<void>
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Opens PostgreSQL through postgres.js when `config.url` is set, otherwise the embedded PGlite
+ * (real PostgreSQL in WebAssembly) with its data under `config.dataDir` (`memory://` for none).
+ */
+export async function openDatabase<S extends Record<string, unknown>>(
+  config: DatabaseConfig,
+  schema: S,
+): Promise<DatabaseHandle<S>> {
+  if (config.url) {
+    const client = postgres(config.url, {
+      max: config.poolMax,
+      connect_timeout: config.connectTimeoutS,
+      idle_timeout: 30,
+      max_lifetime: 60 * 30,
+      onnotice: () => {},
+      connection: { statement_timeout: config.statementTimeoutMs, application_name: 'bio-re' },
+    })
+    const db = drizzlePostgres(client, { schema })
+    return {
+      db: db as unknown as Db<S>,
+      kind: 'postgres',
+      migrate: (folder) => migrateLocked(config.url!, folder),
+      ping: async () => {
+        await client`select 1`
+      },
+      close: () => client.end({ timeout: 5 }),
+    }
+  }
+  if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true })
+  const client = await PGlite.create(config.dataDir)
+  const db = drizzlePglite(client, { schema })
+  return {
+    db: db as unknown as Db<S>,
+    kind: 'pglite',
+    migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
+    ping: async () => {
+      await db.execute(sql`select 1`)
+    },
+    close: () => client.close(),
+  }
+}
+
+/** Any fixed number shared by every instance: serialises migrations started by several instances at once. */
+const MIGRATION_LOCK = 7_240_511
+
+/** Runs drizzle's migrator on one dedicated connection that holds a session advisory lock. */
+async function migrateLocked(url: string, folder: string): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK})`
+    await migratePostgres(drizzlePostgres(client), { migrationsFolder: folder })
+  } finally {
+    await client.end({ timeout: 5 })
+  }
+}
+
+/** Rows of a raw `db.execute(...)`: postgres.js returns an array, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[]
+  return ((result as { rows?: T[] }).rows ?? []) as T[]
+}

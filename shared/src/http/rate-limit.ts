@@ -1,0 +1,57 @@
+import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
+import { AppError } from '../errors/app-error.js'
+import { CommonErrors } from '../errors/catalogue.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Route `config.rateLimit` for an operation: its default rule, replaced by a `RATE_LIMITS`
+     * override, or `false` when rate limiting is switched off.
+     */
+    rateLimitFor(operationId: string, rule: RateLimitRule): RateLimitOptions | false
+  }
+}
+
+export const MINUTE = 60_000
+export const HOUR = 3_600_000
+
+/**
+ * Per-route limits keyed by client IP (`req.ip`, which honours TRUST_PROXY), with the IETF draft
+ * `ratelimit-*` and `retry-after` headers. Counters live in Redis when REDIS_URL is set, so every
+ * instance shares them; in memory otherwise. If Redis fails, requests are let through.
+ */
+export const rateLimiting = fp<{
+  config: HttpConfig['rateLimit']
+  redisUrl: string | undefined
+  name: string
+}>(
+  async (app, { config, redisUrl, name }) => {
+    app.decorate('rateLimitFor', (operationId: string, rule: RateLimitRule) => {
+      if (!config.enabled) return false
+      const chosen = config.overrides[operationId] ?? rule
+      return { max: chosen.max, timeWindow: chosen.timeWindow, groupId: operationId }
+    })
+    if (!config.enabled) return
+    const redis = redisUrl
+      ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 })
+      : undefined
+    redis?.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis error'))
+    await app.register(rateLimit, {
+      global: false,
+      redis,
+      nameSpace: `${name}-rl:`,
+      skipOnError: true,
+      enableDraftSpec: true,
+      keyGenerator: (req) => req.ip,
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError(CommonErrors.RATE_LIMITED, {
+          i18nVars: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) },
+        }),
+    })
+    if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())))
+  },
+  { name: 'rate-limiting', fastify: '5.x' },
+)

@@ -1,0 +1,101 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { Uuid } from './formats.js'
+
+const Str = (maxLength: number, description?: string) =>
+  Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+
+export const PASSWORD_RULE = '^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).*$'
+export const USERNAME_RULE = '^[a-z0-9._-]+$'
+
+export const RegisterBody = Type.Object(
+  {
+    email: Type.String({
+      format: 'email',
+      maxLength: 254,
+      description: 'Trimmed and lower-cased by the server',
+    }),
+    password: Type.String({
+      minLength: 8,
+      maxLength: 128,
+      pattern: PASSWORD_RULE,
+      description: '8-128 characters with an upper-case letter, a lower-case letter and a digit',
+    }),
+    acceptedTerms: Type.Literal(true, { description: 'Must be true' }),
+    acceptedPrivacy: Type.Literal(true, { description: 'Must be true' }),
+    username: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 30,
+        pattern: USERNAME_RULE,
+        description: 'Lower-cased by the server',
+      }),
+    ),
+    displayName: Type.Optional(Str(100)),
+    intent: Type.Optional(Type.Union([Type.Literal('creator'), Type.Literal('fan')])),
+    captchaToken: Type.Optional(
+      Str(4096, 'Accepted; captcha verification is not enabled in this deployment'),
+    ),
+    referralCode: Type.Optional(Str(64, "Another user's referral code; unknown codes are ignored")),
+    locale: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+        maxLength: 35,
+        description: 'A supported locale',
+      }),
+    ),
+    utmSource: Type.Optional(Str(255)),
+    utmMedium: Type.Optional(Str(255)),
+    utmCampaign: Type.Optional(Str(255)),
+    utmTerm: Type.Optional(Str(255)),
+    utmContent: Type.Optional(Str(255)),
+    firstReferrerUrl: Type.Optional(Str(2048)),
+    firstLandingPage: Type.Optional(Str(2048)),
+    acquiredViaCreatorId: Type.Optional(Uuid()),
+  },
+  { additionalProperties: false, title: 'RegisterBody' },
+)
+export type RegisterBody = Static<typeof RegisterBody>
+
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 128 }),
+    captchaToken: Type.Optional(Str(4096)),
+    turnstileToken: Type.Optional(Str(4096, 'Deprecated alias of captchaToken')),
+  },
+  { additionalProperties: false, title: 'LoginBody' },
+)
+export type LoginBody = Static<typeof LoginBody>
+
+/** Body of refresh and logout: browsers send nothing (the cookie is used), other clients the token. */
+export const RefreshTokenBody = Type.Object(
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) },
+  { additionalProperties: false, title: 'RefreshTokenBody' },
+)
+export type RefreshTokenBody = Static<typeof RefreshTokenBody>
+
+export const TokenResult = Type.Object({
+  accessToken: Type.String({ description: 'HS256 JWT for `Authorization: Bearer`' }),
+  expiresIn: Type.Integer({ description: 'Seconds until the access token expires', examples: [900] }),
+})
+export type TokenResult = Static<typeof TokenResult>
+
+export const RegisterResult = Type.Object({ userId: Uuid(), ...TokenResult.properties })
+export type RegisterResult = Static<typeof RegisterResult>
+
+export const MessageResult = Type.Object({ message: Type.String() })
+
+export const UserStatus = Type.Union(
+  ['ACTIVE', 'SUSPENDED', 'BANNED', 'DELETED', 'DEACTIVATED'].map((s) => Type.Literal(s)),
+)
+
+export const MeResult = Type.Object({
+  id: Uuid(),
+  email: Type.String(),
+  username: Type.Union([Type.String(), Type.Null()]),
+  displayName: Type.Union([Type.String(), Type.Null()]),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  status: UserStatus,
+  emailVerified: Type.Boolean(),
+})
+export type MeResult = Static<typeof MeResult>

@@ -1,0 +1,36 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+
+/** `{ success: true, data: T }`: the success envelope of every JSON answer. */
+export const ok = <T extends TSchema>(data: T) =>
+  Type.Object({ success: Type.Literal(true), data }, { additionalProperties: false })
+
+export const ErrorDetailSchema = Type.Object({
+  field: Type.Optional(Type.String({ description: 'Dotted path of the offending field' })),
+  message: Type.String(),
+  rule: Type.Optional(Type.String({ description: 'The failed rule, e.g. `format` or `maxLength`' })),
+})
+
+export const ErrorBody = Type.Object({
+  code: Type.String({ description: 'Stable UPPER_SNAKE machine code', examples: ['AUTH_UNAUTHORIZED'] }),
+  message: Type.String({ description: 'English message; clients translate with `i18nKey`' }),
+  i18nKey: Type.String({ examples: ['auth.login.invalid_credentials'] }),
+  i18nVars: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))),
+  details: Type.Optional(Type.Array(ErrorDetailSchema)),
+  correlationId: Type.String({ description: 'Echo of the `x-request-id` response header' }),
+})
+
+export const ErrorEnvelope = Type.Object(
+  { success: Type.Literal(false), error: ErrorBody },
+  { title: 'ErrorEnvelope' },
+)
+export type ErrorEnvelope = Static<typeof ErrorEnvelope>
+
+/** `{ ok: true }`, the answer of the silent analytics writes. */
+export const OkResult = Type.Object({ ok: Type.Literal(true) })
+
+/** Declares the same error envelope for each listed status, for the OpenAPI document. */
+export const errors = <S extends number>(...statuses: S[]) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope])) as Record<S, typeof ErrorEnvelope>
+
+/** Wraps a handler's result in the success envelope. */
+export const success = <T>(data: T) => ({ success: true as const, data })
