@@ -42,26 +42,39 @@ function build() {
   run(bin('tsc'), ['-b', ...SERVICES.map((s) => `services/${s}`)])
 }
 
-/** Development only: a random JWT secret kept in .data/ so both services (and restarts) share it. */
-function jwtSecret(env) {
-  if (env.JWT_SECRET) return env.JWT_SECRET
+const SECRETS = ['JWT_SECRET', 'TRACKING_HMAC_SECRET', 'VISITOR_HASH_SECRET']
+
+/**
+ * Development only: random secrets kept in .data/dev-secrets.json (mode 600) so both services,
+ * and restarts, share them. In production every secret must come from the environment.
+ */
+function secrets(env) {
+  const missing = SECRETS.filter((name) => !env[name])
+  if (missing.length === 0) return {}
   if (env.NODE_ENV === 'production') {
-    console.error('JWT_SECRET must be set (at least 32 bytes) when NODE_ENV=production')
+    console.error(`${missing.join(', ')} must be set (at least 32 bytes each) when NODE_ENV=production`)
     process.exit(1)
   }
   const dir = join(root, env.DATA_DIR ?? '.data')
-  const file = join(dir, 'jwt-secret')
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 })
-    chmodSync(file, 0o600)
-    console.log(`› generated a development JWT secret in ${file}`)
+  const file = join(dir, 'dev-secrets.json')
+  const stored = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
+  let changed = false
+  for (const name of missing) {
+    if (stored[name]) continue
+    stored[name] = randomBytes(48).toString('base64url')
+    changed = true
   }
-  return readFileSync(file, 'utf8').trim()
+  if (changed) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 })
+    chmodSync(file, 0o600)
+    console.log(`› development secrets kept in ${file}`)
+  }
+  return Object.fromEntries(missing.map((name) => [name, stored[name]]))
 }
 
 function serviceEnv() {
-  return { ...process.env, JWT_SECRET: jwtSecret(process.env) }
+  return { ...process.env, ...secrets(process.env) }
 }
 
 function start() {

@@ -23,12 +23,14 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 export interface BuildAuthAppOptions {
   config: AuthConfig
-  /** An open database; by default one is opened from `config.db` and closed with the app. */
+  /** An open database; by default one is opened from `config.db`. */
   database?: DatabaseHandle<AuthSchema>
   hasher?: PasswordHasher
   now?: () => Date
   sign?: AccessTokenSigner
   logger?: ServiceAppOptions['logger']
+  /** Close the database with the app (after queued writes are flushed); default: when the app opened it. */
+  closeDatabase?: boolean
 }
 
 /** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
@@ -45,7 +47,9 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     ready: database.ping,
     logger: options.logger,
   })
-  if (!options.database) app.addHook('onClose', () => database.close())
+  if (options.closeDatabase ?? !options.database) app.addHook('onClose', () => database.close())
+  // Fastify parses text/plain by default; every auth route takes JSON only, so anything else is 415.
+  app.removeContentTypeParser('text/plain')
 
   const now = options.now ?? (() => new Date())
   const service = createAuthService({

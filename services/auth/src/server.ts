@@ -8,8 +8,7 @@ await serve(async () => {
   const config = loadAuthConfig(process.env)
   const database = await openDatabase(config.db, schema)
   if (config.db.migrateOnStart) await database.migrate(MIGRATIONS_FOLDER)
-  const app = await buildAuthApp({ config, database })
-  app.addHook('onClose', () => database.close())
+  const app = await buildAuthApp({ config, database, closeDatabase: true })
   return {
     app,
     port: config.http.port,

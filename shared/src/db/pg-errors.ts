@@ -65,3 +65,9 @@ export function isUnavailable(err: unknown): boolean {
   }
   return false
 }
+
+/** Worth one retry: the database was unavailable, or the transaction lost a deadlock or serialization race. */
+export function isTransient(err: unknown): boolean {
+  const state = sqlState(err)
+  return state === '40P01' || state === '40001' || isUnavailable(err)
+}

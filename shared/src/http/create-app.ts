@@ -15,6 +15,7 @@ import type { HttpConfig } from '../config/common-env.js'
 import { AppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
 import { ErrorEnvelope, ok } from '../schemas/envelope.js'
+import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling } from './error-handler.js'
 import { rateLimiting } from './rate-limit.js'
@@ -89,6 +90,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const trusted = proxyTrust(http.trustProxy)
+  app.decorateRequest('clientIp', {
+    getter() {
+      return clientIp(this, trusted)
+    },
+  })
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id)
   })
@@ -118,7 +125,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     ],
     maxAge: 600,
   })
-  await app.register(rateLimiting, { config: http.rateLimit, redisUrl: http.redisUrl, name: options.name })
+  await app.register(rateLimiting, {
+    config: http.rateLimit,
+    redisUrl: http.redisUrl,
+    name: options.name,
+  })
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -19,7 +19,7 @@ export const MINUTE = 60_000
 export const HOUR = 3_600_000
 
 /**
- * Per-route limits keyed by client IP (`req.ip`, which honours TRUST_PROXY), with the IETF draft
+ * Per-route limits keyed by `req.clientIp` (which honours TRUST_PROXY), with the IETF draft
  * `ratelimit-*` and `retry-after` headers. Counters live in Redis when REDIS_URL is set, so every
  * instance shares them; in memory otherwise. If Redis fails, requests are let through.
  */
@@ -45,7 +45,7 @@ export const rateLimiting = fp<{
       nameSpace: `${name}-rl:`,
       skipOnError: true,
       enableDraftSpec: true,
-      keyGenerator: (req) => req.ip,
+      keyGenerator: (req) => req.clientIp,
       errorResponseBuilder: (_req, ctx) =>
         new AppError(CommonErrors.RATE_LIMITED, {
           i18nVars: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) },

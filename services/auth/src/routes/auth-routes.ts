@@ -20,7 +20,7 @@ import type { RequestContext } from '../domain/context.js'
 import { refreshCookie } from './refresh-cookie.js'
 
 const contextOf = (req: FastifyRequest): RequestContext => ({
-  ip: req.ip,
+  ip: req.clientIp,
   userAgent: req.headers['user-agent'],
   acceptLanguage: req.headers['accept-language'],
 })

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs'
+import {
+  accessTokenAuth,
+  createAccessTokenVerifier,
+  createServiceApp,
+  type DatabaseHandle,
+  openDatabase,
+  type ServiceAppOptions,
+} from '@bio/shared'
+import type { AnalyticsConfig } from './config.js'
+import { type AnalyticsSchema, schema } from './db/schema.js'
+import { createAnalyticsService } from './domain/analytics-service.js'
+import { createIngestPipeline } from './ingest/ingest-pipeline.js'
+import { monotonic, preciseNow } from './lib/clock.js'
+import { type GeoLookup, noGeoLookup, openGeoLookup } from './lib/geoip.js'
+import { analyticsRoutes } from './routes/analytics-routes.js'
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
+
+export const ANALYTICS_PREFIX = '/api/v1/analytics'
+
+export interface BuildAnalyticsAppOptions {
+  config: AnalyticsConfig
+  /** An open database; by default one is opened from `config.db`. */
+  database?: DatabaseHandle<AnalyticsSchema>
+  geo?: GeoLookup
+  /** Epoch milliseconds; tests pin it. */
+  now?: () => number
+  logger?: ServiceAppOptions['logger']
+  /** Close the database with the app (after queued writes are flushed); default: when the app opened it. */
+  closeDatabase?: boolean
+}
+
+/** Builds the analytics ingest service: shared HTTP conventions, local token verification, the ingest routes. */
+export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
+  const { config } = options
+  const database = options.database ?? (await openDatabase(config.db, schema))
+  const app = await createServiceApp({
+    name: 'analytics',
+    title: 'BIO.RE analytics ingest service',
+    description: 'Anonymous sessions, pageviews, page-leave beacons, heartbeats and identify.',
+    version,
+    http: config.http,
+    bodyLimit: config.bodyLimit,
+    ready: database.ping,
+    logger: options.logger,
+    resourcePolicy: 'cross-origin',
+  })
+  const ingest = createIngestPipeline(database.db, config.ingest, app.log)
+  // Queued writes are flushed before the database closes: an acknowledged write is committed.
+  app.addHook('onClose', async () => {
+    await ingest.close()
+    if (options.closeDatabase ?? !options.database) await database.close()
+  })
+  app.decorate('ingestStats', ingest.stats)
+
+  const geo = options.geo ?? (config.geoipDbPath ? await openGeoLookup(config.geoipDbPath) : noGeoLookup)
+  const service = createAnalyticsService({ config, ingest, geo, now: monotonic(options.now ?? preciseNow) })
+  await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
+  await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })
+  return app
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingestStats?: () => Record<string, unknown>
+  }
+}

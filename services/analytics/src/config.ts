@@ -1,0 +1,64 @@
+import {
+  CommonEnv,
+  type DatabaseConfig,
+  databaseConfigFrom,
+  type Env,
+  type HttpConfig,
+  httpConfigFrom,
+  loadEnv,
+  type TokenConfig,
+  tokenConfigFrom,
+} from '@bio/shared'
+import { type Static, Type } from '@sinclair/typebox'
+
+const AnalyticsEnv = Type.Object({
+  ...CommonEnv.properties,
+  ANALYTICS_PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
+  ANALYTICS_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  ANALYTICS_BODY_LIMIT: Type.Integer({ default: 8192, minimum: 1024 }),
+  TRACKING_HMAC_SECRET: Type.String({ minLength: 32 }),
+  VISITOR_HASH_SECRET: Type.String({ minLength: 32 }),
+  GEOIP_DB_PATH: Type.Optional(Type.String({ minLength: 1 })),
+  INGEST_MAX_BATCH: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
+  INGEST_MAX_WAIT_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
+  INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),
+})
+export type AnalyticsEnv = Static<typeof AnalyticsEnv>
+
+export interface IngestConfig {
+  maxBatch: number
+  maxWaitMs: number
+  maxQueue: number
+}
+
+export interface AnalyticsConfig {
+  env: AnalyticsEnv['NODE_ENV']
+  http: HttpConfig
+  db: DatabaseConfig
+  tokens: TokenConfig
+  bodyLimit: number
+  trackingSecret: string
+  visitorHashSecret: string
+  geoipDbPath: string | undefined
+  ingest: IngestConfig
+}
+
+/** Reads and validates the analytics service's environment; throws ConfigError listing every problem. */
+export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
+  const env = loadEnv(AnalyticsEnv, source)
+  return {
+    env: env.NODE_ENV,
+    http: httpConfigFrom(env, env.ANALYTICS_PORT),
+    db: databaseConfigFrom(env, env.ANALYTICS_DATABASE_URL, 'analytics'),
+    tokens: tokenConfigFrom(env),
+    bodyLimit: env.ANALYTICS_BODY_LIMIT,
+    trackingSecret: env.TRACKING_HMAC_SECRET,
+    visitorHashSecret: env.VISITOR_HASH_SECRET,
+    geoipDbPath: env.GEOIP_DB_PATH,
+    ingest: {
+      maxBatch: env.INGEST_MAX_BATCH,
+      maxWaitMs: env.INGEST_MAX_WAIT_MS,
+      maxQueue: env.INGEST_MAX_QUEUE,
+    },
+  }
+}

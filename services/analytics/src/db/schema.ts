@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm'
+import {
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core'
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+/** An anonymous visit. `userId` refers to the auth database's users; there is no foreign key across databases. */
+export const analyticsSessions = pgTable(
+  'analytics_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    visitorId: text('visitor_id').notNull(),
+    userId: uuid('user_id'),
+    bioPageId: uuid('bio_page_id'),
+    device: text('device'),
+    browser: text('browser'),
+    os: text('os'),
+    osVersion: text('os_version'),
+    timezone: text('timezone'),
+    country: text('country'),
+    city: text('city'),
+    referrer: text('referrer'),
+    referrerDomain: text('referrer_domain').notNull().default('direct'),
+    landingPage: text('landing_page'),
+    utmSource: text('utm_source'),
+    utmMedium: text('utm_medium'),
+    utmCampaign: text('utm_campaign'),
+    utmTerm: text('utm_term'),
+    utmContent: text('utm_content'),
+    pageViews: integer('page_views').notNull().default(0),
+    bounced: boolean('bounced').notNull().default(true),
+    duration: integer('duration').notNull().default(0),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('analytics_sessions_bio_page_started_idx').on(t.bioPageId, t.startedAt),
+    index('analytics_sessions_started_idx').on(t.startedAt),
+    index('analytics_sessions_visitor_idx').on(t.visitorId),
+    index('analytics_sessions_user_idx').on(t.userId),
+    check('analytics_sessions_counters_check', sql`${t.pageViews} >= 0 and ${t.duration} >= 0`),
+  ],
+)
+
+export const analyticsPageViews = pgTable(
+  'analytics_pageviews',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => analyticsSessions.id, { onDelete: 'cascade' }),
+    bioPageId: uuid('bio_page_id'),
+    path: text('path').notNull(),
+    title: text('title'),
+    referrer: text('referrer'),
+    linkClicked: uuid('link_clicked'),
+    enteredAt: tstz('entered_at').notNull().defaultNow(),
+    /** Seconds: back-filled from the next pageview (0..3600) or set by the leave ping (clamped). */
+    duration: doublePrecision('duration'),
+    scrollDepth: doublePrecision('scroll_depth'),
+    /** When the leave ping last arrived; a repeated ping replaces, not adds to, the session time. */
+    leftAt: tstz('left_at'),
+  },
+  (t) => [
+    index('analytics_pageviews_session_entered_idx').on(t.sessionId, t.enteredAt),
+    index('analytics_pageviews_bio_page_entered_idx').on(t.bioPageId, t.enteredAt),
+    check(
+      'analytics_pageviews_ranges_check',
+      sql`(${t.duration} is null or ${t.duration} between 0 and 3600) and (${t.scrollDepth} is null or ${t.scrollDepth} between 0 and 100)`,
+    ),
+  ],
+)
+
+export const schema = { analyticsSessions, analyticsPageViews }
+export type AnalyticsSchema = typeof schema

@@ -1,0 +1,134 @@
+import { AppError, CommonErrors } from '@bio/shared'
+import type { FastifyBaseLogger } from 'fastify'
+
+export interface BatcherOptions<I, R> {
+  name: string
+  maxBatch: number
+  maxWaitMs: number
+  maxQueue: number
+  /** Writes a whole batch (one transaction); resolves one result per item, in order, after commit. */
+  write: (items: I[]) => Promise<R[]>
+  /** The answer for an item whose write failed: the contract's silent result. */
+  fallback: R
+  isTransient: (err: unknown) => boolean
+  log: FastifyBaseLogger
+  retryDelayMs?: number
+}
+
+export interface BatcherStats {
+  batches: number
+  items: number
+  retries: number
+  failedItems: number
+  rejected: number
+  queued: number
+  largestBatch: number
+}
+
+interface Pending<I, R> {
+  item: I
+  resolve: (result: R) => void
+}
+
+/**
+ * Group commit. Requests that arrive together are written by one transaction and each is
+ * answered only after that commit. A batch starts when `maxBatch` items wait or `maxWaitMs`
+ * after the first, and while one is being written the next one fills up, so batches grow with
+ * load. One batch is in flight at a time, which keeps arrival order (the pageview back-fill
+ * depends on it). A transient failure is retried once; a batch that still fails answers its
+ * items with `fallback`; a batch that fails for another reason is split so one poison item
+ * cannot take its neighbours down. When `maxQueue` items wait, new ones get 503.
+ */
+export class Batcher<I, R> {
+  readonly stats: BatcherStats = {
+    batches: 0,
+    items: 0,
+    retries: 0,
+    failedItems: 0,
+    rejected: 0,
+    queued: 0,
+    largestBatch: 0,
+  }
+  #queue: Pending<I, R>[] = []
+  #timer: NodeJS.Timeout | undefined
+  #draining: Promise<void> | undefined
+
+  constructor(private readonly options: BatcherOptions<I, R>) {}
+
+  submit(item: I): Promise<R> {
+    if (this.#queue.length >= this.options.maxQueue) {
+      this.stats.rejected++
+      return Promise.reject(
+        new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '1' } }),
+      )
+    }
+    return new Promise<R>((resolve) => {
+      this.#queue.push({ item, resolve })
+      this.stats.queued = this.#queue.length
+      this.#schedule()
+    })
+  }
+
+  /** Writes everything still queued; resolves when the queue is empty and nothing is in flight. */
+  async close(): Promise<void> {
+    this.#kick()
+    while (this.#draining) await this.#draining
+  }
+
+  #schedule(): void {
+    if (this.#draining) return
+    if (this.#queue.length >= this.options.maxBatch || this.options.maxWaitMs === 0) this.#kick()
+    else this.#timer ??= setTimeout(() => this.#kick(), this.options.maxWaitMs)
+  }
+
+  #kick(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#draining || this.#queue.length === 0) return
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined
+    })
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.options.maxBatch)
+      this.stats.queued = this.#queue.length
+      await this.#flush(batch)
+    }
+  }
+
+  async #flush(batch: Pending<I, R>[]): Promise<void> {
+    const { stats } = this
+    stats.batches++
+    stats.items += batch.length
+    stats.largestBatch = Math.max(stats.largestBatch, batch.length)
+    try {
+      const results = await this.#writeWithRetry(batch.map((p) => p.item))
+      for (const [i, p] of batch.entries()) p.resolve(results[i] ?? this.options.fallback)
+    } catch (err) {
+      if (batch.length > 1 && !this.options.isTransient(err)) {
+        this.options.log.warn(
+          { err, batcher: this.options.name },
+          'batch failed; writing its items one by one',
+        )
+        for (const p of batch) await this.#flush([p])
+        return
+      }
+      stats.failedItems += batch.length
+      this.options.log.error({ err, batcher: this.options.name, size: batch.length }, 'batch write failed')
+      for (const p of batch) p.resolve(this.options.fallback)
+    }
+  }
+
+  async #writeWithRetry(items: I[]): Promise<R[]> {
+    try {
+      return await this.options.write(items)
+    } catch (err) {
+      if (!this.options.isTransient(err)) throw err
+      this.stats.retries++
+      await new Promise((r) => setTimeout(r, this.options.retryDelayMs ?? 200))
+      return await this.options.write(items)
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import {
+  AnyIdParams,
+  CreateSessionBody,
+  errors,
+  type FastifyPluginAsyncTypebox,
+  MINUTE,
+  NullableId,
+  OkResult,
+  ok,
+  RecordPageViewBody,
+  success,
+} from '@bio/shared'
+import type { AnalyticsService } from '../domain/analytics-service.js'
+import { pageLeaveRoutes } from './page-leave-routes.js'
+
+const OK = success({ ok: true as const })
+
+/** The ingest endpoints. Thin: a schema, a rate limit and one call into the service each. */
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsService }> = async (
+  app,
+  { service },
+) => {
+  app.post(
+    '/session',
+    {
+      bodyLimit: 8192,
+      config: { rateLimit: app.rateLimitFor('createSession', { max: 10, timeWindow: MINUTE }) },
+      schema: {
+        tags: ['analytics'],
+        operationId: 'createSession',
+        summary: 'Open an anonymous session',
+        description:
+          "`id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or a storage failure. Send no pageviews then.",
+        body: CreateSessionBody,
+        response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
+      },
+    },
+    async (req) =>
+      success({
+        id: await service.createSession(req.body, { ip: req.clientIp, userAgent: req.headers['user-agent'] }),
+      }),
+  )
+
+  app.post(
+    '/pageview',
+    {
+      bodyLimit: 8192,
+      config: { rateLimit: app.rateLimitFor('recordPageView', { max: 30, timeWindow: MINUTE }) },
+      schema: {
+        tags: ['analytics'],
+        operationId: 'recordPageView',
+        summary: 'Record a pageview',
+        description:
+          "Bumps the session's pageview count and bounce flag and back-fills the previous view's duration. `id` is null when the session is unknown or the write failed.",
+        body: RecordPageViewBody,
+        response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
+      },
+    },
+    async (req) => success({ id: await service.recordPageView(req.body) }),
+  )
+
+  await app.register(pageLeaveRoutes, { service })
+
+  app.patch(
+    '/session/:id/heartbeat',
+    {
+      bodyLimit: 1024,
+      config: { rateLimit: app.rateLimitFor('sessionHeartbeat', { max: 5, timeWindow: 30_000 }) },
+      schema: {
+        tags: ['analytics'],
+        operationId: 'sessionHeartbeat',
+        summary: 'Keep a session alive (+30 s)',
+        description: 'No body. Always `{ ok: true }`, even for an unknown id.',
+        params: AnyIdParams,
+        response: { 200: ok(OkResult), ...errors(429, 503) },
+      },
+    },
+    async (req) => {
+      await service.heartbeat(req.params.id)
+      return OK
+    },
+  )
+
+  app.patch(
+    '/session/:id/identify',
+    {
+      bodyLimit: 1024,
+      preHandler: app.requireAuth,
+      schema: {
+        tags: ['analytics'],
+        operationId: 'identifySession',
+        summary: 'Attribute a session to the signed-in user',
+        description:
+          'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites. Always `{ ok: true }` for a valid token, even for an unknown id. Not rate limited.',
+        security: [{ bearerAuth: [] }],
+        params: AnyIdParams,
+        response: { 200: ok(OkResult), ...errors(401, 503) },
+      },
+    },
+    async (req) => {
+      await service.identify(req.params.id, req.auth!.sub)
+      return OK
+    },
+  )
+}

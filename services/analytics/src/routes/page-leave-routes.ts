@@ -1,0 +1,67 @@
+import {
+  AnyIdParams,
+  errors,
+  type FastifyPluginAsyncTypebox,
+  MINUTE,
+  OkResult,
+  ok,
+  PageLeaveBody,
+  success,
+} from '@bio/shared'
+import type { AnalyticsService } from '../domain/analytics-service.js'
+
+const BEACON_LIMIT = 1024
+
+/**
+ * The page-leave ping. Browsers send it with `navigator.sendBeacon`, which can only POST and
+ * labels a string payload `text/plain;charset=UTF-8` (a simple CORS request, no preflight). So the
+ * route answers both the contract's PATCH and a beacon's POST, and, in this scope only, parses
+ * `text/plain` bodies as JSON with Fastify's own prototype-poisoning-safe parser.
+ */
+export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsService }> = async (
+  app,
+  { service },
+) => {
+  app.addContentTypeParser(
+    'text/plain',
+    { parseAs: 'string', bodyLimit: BEACON_LIMIT },
+    app.getDefaultJsonParser('error', 'error'),
+  )
+  const rateLimit = app.rateLimitFor('recordPageLeave', { max: 10, timeWindow: MINUTE })
+  const schema = {
+    tags: ['analytics'],
+    params: AnyIdParams,
+    body: PageLeaveBody,
+    response: { 200: ok(OkResult), ...errors(400, 413, 415, 429, 503) },
+  }
+  const handler = async (req: { params: { id: string }; body: PageLeaveBody }) => {
+    await service.recordPageLeave(req.params.id, req.body)
+    return success({ ok: true as const })
+  }
+  const description =
+    'Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.'
+
+  app.patch(
+    '/pageview/:id/leave',
+    {
+      bodyLimit: BEACON_LIMIT,
+      config: { rateLimit },
+      schema: { ...schema, operationId: 'recordPageLeave', summary: 'Record a page leave', description },
+    },
+    handler,
+  )
+  app.post(
+    '/pageview/:id/leave',
+    {
+      bodyLimit: BEACON_LIMIT,
+      config: { rateLimit },
+      schema: {
+        ...schema,
+        operationId: 'recordPageLeaveBeacon',
+        summary: 'Record a page leave (sendBeacon)',
+        description: `Same as the PATCH, for \`navigator.sendBeacon\`, which can only POST. ${description}`,
+      },
+    },
+    handler,
+  )
+}
