@@ -127,8 +127,21 @@ function test(args) {
   run(bin('vitest'), ['run', ...args])
 }
 
+function bench(args) {
+  ensureInstalled()
+  build()
+  run(process.execPath, ['scripts/bench/bench.mjs', ...args])
+}
+
 const [command, ...rest] = process.argv.slice(2)
-const commands = { start, test: () => test(rest), migrate, install: ensureInstalled, build }
+const commands = {
+  start,
+  test: () => test(rest),
+  migrate,
+  bench: () => bench(rest),
+  install: ensureInstalled,
+  build,
+}
 if (!commands[command]) {
   console.error(`usage: node scripts/run.mjs <${Object.keys(commands).join('|')}>`)
   process.exit(2)

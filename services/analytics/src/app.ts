@@ -10,7 +10,7 @@ import {
 import type { AnalyticsConfig } from './config.js'
 import { type AnalyticsSchema, schema } from './db/schema.js'
 import { createAnalyticsService } from './domain/analytics-service.js'
-import { createIngestPipeline } from './ingest/ingest-pipeline.js'
+import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipeline.js'
 import { monotonic, preciseNow } from './lib/clock.js'
 import { type GeoLookup, noGeoLookup, openGeoLookup } from './lib/geoip.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
@@ -37,6 +37,7 @@ export interface BuildAnalyticsAppOptions {
 export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
   const { config } = options
   const database = options.database ?? (await openDatabase(config.db, schema))
+  let ingest: IngestPipeline | undefined
   const app = await createServiceApp({
     name: 'analytics',
     title: 'BIO.RE analytics ingest service',
@@ -47,24 +48,36 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
     ready: database.ping,
     logger: options.logger,
     resourcePolicy: 'cross-origin',
+    gauges: {
+      ingest_batcher: {
+        help: 'Group-commit figures per batcher: batches, items, retries, failedItems, rejected, queued, largestBatch',
+        labelNames: ['batcher', 'stat'],
+        read: () =>
+          Object.entries(ingest?.stats() ?? {}).flatMap(([batcher, stats]) =>
+            Object.entries(stats).map(([stat, value]): [Record<string, string>, number] => [
+              { batcher, stat },
+              value,
+            ]),
+          ),
+      },
+    },
   })
-  const ingest = createIngestPipeline(database.db, config.ingest, app.log)
+  ingest = createIngestPipeline(database.db, config.ingest, app.log)
+  const pipeline = ingest
   // Queued writes are flushed before the database closes: an acknowledged write is committed.
   app.addHook('onClose', async () => {
-    await ingest.close()
+    await pipeline.close()
     if (options.closeDatabase ?? !options.database) await database.close()
   })
-  app.decorate('ingestStats', ingest.stats)
 
   const geo = options.geo ?? (config.geoipDbPath ? await openGeoLookup(config.geoipDbPath) : noGeoLookup)
-  const service = createAnalyticsService({ config, ingest, geo, now: monotonic(options.now ?? preciseNow) })
+  const service = createAnalyticsService({
+    config,
+    ingest: pipeline,
+    geo,
+    now: monotonic(options.now ?? preciseNow),
+  })
   await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
   await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })
   return app
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    ingestStats?: () => Record<string, unknown>
-  }
 }

@@ -18,6 +18,7 @@ import { ErrorEnvelope, ok } from '../schemas/envelope.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling } from './error-handler.js'
+import { type MetricsOptions, metricsPlugin } from './metrics.js'
 import { rateLimiting } from './rate-limit.js'
 
 export type App = FastifyInstance<
@@ -40,6 +41,8 @@ export interface ServiceAppOptions {
   ready: () => Promise<void>
   /** Overrides the logger (tests pass `false` or a capturing stream). */
   logger?: FastifyServerOptions['logger']
+  /** Service-specific gauges for /metrics. */
+  gauges?: MetricsOptions['gauges']
   /** Cross-Origin-Resource-Policy; `cross-origin` for resources embedded by other sites. */
   resourcePolicy?: 'same-origin' | 'same-site' | 'cross-origin'
 }
@@ -70,7 +73,7 @@ export function loggerOptions(http: HttpConfig): FastifyServerOptions['logger'] 
 /**
  * A Fastify instance with the project's HTTP conventions: correlation ids, the error envelope,
  * strict validation (no coercion, no silent stripping, every problem reported), security headers,
- * CORS for the allow-list, rate limiting, OpenAPI 3.1 at /openapi.json with docs at /docs, and
+ * CORS for the allow-list, rate limiting, Prometheus /metrics, OpenAPI 3.1 at /openapi.json with docs at /docs, and
  * /healthz + /readyz. Each service registers its own routes on top.
  */
 export async function createServiceApp(options: ServiceAppOptions): Promise<App> {
@@ -100,6 +103,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     reply.header(REQUEST_ID_HEADER, req.id)
   })
   await app.register(errorHandling)
+  await app.register(metricsPlugin, { service: options.name, gauges: options.gauges })
   await app.register(helmet, {
     crossOriginResourcePolicy: { policy: options.resourcePolicy ?? 'same-site' },
     contentSecurityPolicy: {

@@ -2,7 +2,7 @@ import { type Db, isTransient } from '@bio/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IngestConfig } from '../config.js'
 import type { AnalyticsSchema } from '../db/schema.js'
-import { Batcher } from './batcher.js'
+import { Batcher, type BatcherStats } from './batcher.js'
 import {
   type IdentifyItem,
   type LeaveItem,
@@ -60,7 +60,8 @@ export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConf
   return {
     ...all,
     /** Counters of every batcher, for metrics and the benchmark. */
-    stats: () => Object.fromEntries(Object.entries(all).map(([k, b]) => [k, { ...b.stats }])),
+    stats: (): Record<string, BatcherStats> =>
+      Object.fromEntries(Object.entries(all).map(([k, b]) => [k, { ...b.stats }])),
     /** Flushes everything queued (graceful shutdown). */
     close: async () => {
       await Promise.all(Object.values(all).map((b) => b.close()))

@@ -3,17 +3,23 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
 
 /** ISO-8601 with microseconds (PostgreSQL keeps microseconds; `Date#toISOString` stops at milliseconds). */
 export function isoMicros(ms: number): string {
-  const whole = Math.floor(ms)
-  const micros = Math.floor((ms - whole) * 1000)
+  // Whole microseconds first, then integer arithmetic: `(ms - whole) * 1000` loses the last
+  // microsecond to floating point at today's epoch (2^-12 ms resolution), so ticks collided.
+  const us = Math.round(ms * 1000)
+  const whole = Math.floor(us / 1000)
+  const micros = us - whole * 1000
   return `${new Date(whole).toISOString().slice(0, -1)}${String(micros).padStart(3, '0')}Z`
 }
 
-/** A clock that never repeats or goes back: equal readings are nudged forward by one microsecond. */
+/**
+ * A clock that never repeats or goes back at the microsecond precision PostgreSQL stores: readings
+ * are rounded to whole microseconds, and one that does not advance is nudged one microsecond on.
+ */
 export function monotonic(now: () => number): () => number {
   let last = Number.NEGATIVE_INFINITY
   return () => {
-    const t = Math.max(now(), last + 0.001)
-    last = t
-    return t
+    const us = Math.max(Math.round(now() * 1000), last + 1)
+    last = us
+    return us / 1000
   }
 }

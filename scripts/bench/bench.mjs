@@ -1,0 +1,311 @@
+#!/usr/bin/env node
+// `npm run bench` (after a build): measures both services against a real PostgreSQL in one run,
+// next to a bare-Fastify baseline and raw argon2 measured in the same run, and writes
+// scripts/bench/results.{json,md}. `--smoke` runs every phase for one second (CI uses it to prove
+// the command works; its numbers mean nothing). Rate limits are off; services log at `warn`.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import { createAccessTokenSigner, createAccessTokenVerifier } from '../../shared/dist/index.js'
+import { load } from './load.mjs'
+import { rssMb, startProcess, stopProcess } from './processes.mjs'
+import { writeReport } from './report.mjs'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const argon2 = createRequire(join(root, 'services/auth/package.json'))('argon2')
+const SMOKE = process.argv.includes('--smoke')
+const DURATION = SMOKE ? 1 : Number(process.env.BENCH_DURATION ?? 5)
+const CONNECTIONS = SMOKE ? [50] : [50, 100, 200]
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
+const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+const PORTS = { auth: 4101, analytics: 4102, baseline: 4100 }
+const secret = () => randomBytes(48).toString('base64url')
+const pick = (list) => list[Math.floor(Math.random() * list.length)]
+const log = (msg) => process.stderr.write(`› ${msg}\n`)
+
+// ---- databases -----------------------------------------------------------------------------
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+const suffix = randomBytes(4).toString('hex')
+const dbs = { auth: `bench_auth_${suffix}`, analytics: `bench_analytics_${suffix}` }
+const dbUrl = (name) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString()
+for (const name of Object.values(dbs)) await admin.unsafe(`create database "${name}"`)
+
+const tokens = { JWT_SECRET: secret(), JWT_ISSUER: 'bio-re-auth', JWT_AUDIENCE: 'bio-re-api' }
+const env = {
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_ENABLED: 'false',
+  ...tokens,
+  TRACKING_HMAC_SECRET: secret(),
+  VISITOR_HASH_SECRET: secret(),
+  AUTH_PORT: String(PORTS.auth),
+  ANALYTICS_PORT: String(PORTS.analytics),
+  AUTH_DATABASE_URL: dbUrl(dbs.auth),
+  ANALYTICS_DATABASE_URL: dbUrl(dbs.analytics),
+}
+const base = (svc) => `http://127.0.0.1:${PORTS[svc]}`
+const files = {
+  auth: join(root, 'services/auth/dist/server.js'),
+  analytics: join(root, 'services/analytics/dist/server.js'),
+  baseline: join(root, 'scripts/bench/baseline-server.mjs'),
+}
+const start = (svc, extra = {}) =>
+  startProcess(files[svc], { ...env, PORT: String(PORTS[svc]), ...extra }, `${base(svc)}/readyz`)
+
+const report = {
+  when: new Date().toISOString(),
+  smoke: SMOKE,
+  durationSeconds: DURATION,
+  startup: {},
+  load: [],
+  checks: {},
+}
+const procs = {}
+try {
+  // ---- start-up time and idle memory (second start: migrations already applied) -------------
+  for (const svc of ['auth', 'analytics']) {
+    await stopProcess((await start(svc)).child)
+    const { child, readyMs } = await start(svc)
+    await new Promise((r) => setTimeout(r, 1000))
+    report.startup[svc] = { readyMs: Math.round(readyMs), idleRssMb: Math.round(rssMb(child.pid)) }
+    procs[svc] = child
+    log(`${svc}: ready in ${Math.round(readyMs)} ms, idle RSS ${report.startup[svc].idleRssMb} MB`)
+  }
+  procs.baseline = (await start('baseline')).child
+
+  // ---- in-process token verification -----------------------------------------------------------
+  const sign = createAccessTokenSigner({
+    secret: tokens.JWT_SECRET,
+    issuer: tokens.JWT_ISSUER,
+    audience: tokens.JWT_AUDIENCE,
+    ttlSeconds: 900,
+  })
+  const verify = createAccessTokenVerifier({
+    secret: tokens.JWT_SECRET,
+    issuer: tokens.JWT_ISSUER,
+    audience: tokens.JWT_AUDIENCE,
+  })
+  const distinct = Array.from(
+    { length: SMOKE ? 2000 : 20_000 },
+    () => sign({ userId: randomUUID(), sessionId: randomUUID() }).accessToken,
+  )
+  let t0 = performance.now()
+  for (const t of distinct) verify(t)
+  const uncached = distinct.length / ((performance.now() - t0) / 1000)
+  t0 = performance.now()
+  for (let i = 0; i < distinct.length; i++) verify(distinct[i % 100])
+  const cached = distinct.length / ((performance.now() - t0) / 1000)
+  report.tokenVerifyPerSecond = { uncached: Math.round(uncached), cached: Math.round(cached) }
+  log(`token verification: ${Math.round(uncached)}/s distinct tokens, ${Math.round(cached)}/s repeated`)
+
+  // ---- raw argon2 with the service's parameters ------------------------------------------------
+  const argonRate = async (fn) => {
+    let done = 0
+    const until = performance.now() + DURATION * 1000
+    const worker = async () => {
+      while (performance.now() < until) {
+        await fn()
+        done++
+      }
+    }
+    const began = performance.now()
+    await Promise.all(Array.from({ length: 4 }, worker))
+    return done / ((performance.now() - began) / 1000)
+  }
+  const sampleHash = await argon2.hash('Bench-Passw0rd', ARGON2)
+  const rawHash = await argonRate(() => argon2.hash('Bench-Passw0rd', ARGON2))
+  const rawVerify = await argonRate(() => argon2.verify(sampleHash, 'Bench-Passw0rd'))
+  report.argon2 = { hashPerSecond: rawHash, verifyPerSecond: rawVerify }
+  log(`raw argon2id: ${rawHash.toFixed(1)} hash/s, ${rawVerify.toFixed(1)} verify/s`)
+
+  const phase = async (name, svc, request, { ratioTo, connections = CONNECTIONS, onResponse } = {}) => {
+    for (const c of connections) {
+      const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
+      const baseline = ratioTo?.(c)
+      report.load.push({
+        name,
+        ...r,
+        ratio: baseline ? r.rps / baseline.rps : null,
+        p99Ratio: baseline?.p99 ? r.p99 / baseline.p99 : null,
+      })
+      log(
+        `${name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms (non-2xx ${r.non2xx}, errors ${r.errors})`,
+      )
+    }
+  }
+  const idsFrom = (set) => (status, body) => {
+    if (status !== 200) return
+    const id = JSON.parse(body).data?.id
+    if (id) set.add(id)
+  }
+
+  // ---- baseline ---------------------------------------------------------------------------------
+  const sampleBody = JSON.stringify({
+    sessionId: randomUUID(),
+    path: '/creator/some-page',
+    title: 'A page title',
+  })
+  await phase('baseline (bare Fastify)', 'baseline', {
+    method: 'POST',
+    path: '/bench',
+    headers: { 'content-type': 'application/json' },
+    body: sampleBody,
+  })
+  const baselineAt = (c) => report.load.find((r) => r.name.startsWith('baseline') && r.connections === c)
+
+  // ---- analytics ----------------------------------------------------------------------------------
+  const sessionIds = new Set()
+  await phase(
+    'POST /analytics/session',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/api/v1/analytics/session',
+      headers: { 'content-type': 'application/json', 'user-agent': CHROME_UA },
+      setup: () => ({
+        body: JSON.stringify({
+          visitorId: randomUUID(),
+          consentAnalytics: 'granted',
+          referrer: 'https://www.example.com/x',
+        }),
+      }),
+    },
+    { ratioTo: baselineAt, onResponse: idsFrom(sessionIds) },
+  )
+  const pool = [...sessionIds].slice(0, 5000)
+  const pageViewIds = new Set()
+  await phase(
+    'POST /analytics/pageview',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/api/v1/analytics/pageview',
+      headers: { 'content-type': 'application/json' },
+      setup: () => ({
+        body: JSON.stringify({ sessionId: pick(pool), path: '/creator/some-page', title: 'A page title' }),
+      }),
+    },
+    { ratioTo: baselineAt, onResponse: idsFrom(pageViewIds) },
+  )
+  const views = [...pageViewIds]
+  await phase(
+    'POST /analytics/pageview/:id/leave (text/plain beacon)',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      setup: () => ({
+        path: `/api/v1/analytics/pageview/${pick(views)}/leave`,
+        body: JSON.stringify({ duration: 12.5, scrollDepth: 60 }),
+      }),
+    },
+    { ratioTo: baselineAt },
+  )
+  await phase(
+    'PATCH /analytics/session/:id/heartbeat',
+    'analytics',
+    {
+      method: 'PATCH',
+      path: '/',
+      setup: () => ({ path: `/api/v1/analytics/session/${pick(pool)}/heartbeat` }),
+    },
+    { ratioTo: baselineAt },
+  )
+  const bearer = Array.from(
+    { length: 200 },
+    () => `Bearer ${sign({ userId: randomUUID(), sessionId: randomUUID() }).accessToken}`,
+  )
+  await phase(
+    'PATCH /analytics/session/:id/identify',
+    'analytics',
+    {
+      method: 'PATCH',
+      path: '/',
+      setup: () => ({
+        path: `/api/v1/analytics/session/${pick(pool)}/identify`,
+        headers: { authorization: pick(bearer) },
+      }),
+    },
+    { ratioTo: baselineAt },
+  )
+
+  // ---- auth: register and login next to raw argon2, with the event-loop delay ----------------------
+  const eventLoopP99 = async () => {
+    const text = await (await fetch(`${base('auth')}/metrics`)).text()
+    return (
+      Number(/^nodejs_eventloop_lag_p99_seconds\{[^}]*\} ([0-9.e-]+)/m.exec(text)?.[1] ?? Number.NaN) * 1000
+    )
+  }
+  let n = 0
+  await eventLoopP99()
+  await phase(
+    'POST /auth/register',
+    'auth',
+    {
+      method: 'POST',
+      path: '/api/v1/auth/register',
+      headers: { 'content-type': 'application/json' },
+      setup: () => ({
+        body: JSON.stringify({
+          email: `bench-${suffix}-${n++}@example.com`,
+          password: 'Bench-Passw0rd',
+          acceptedTerms: true,
+          acceptedPrivacy: true,
+        }),
+      }),
+    },
+    { ratioTo: () => ({ rps: rawHash }), connections: [16] },
+  )
+  report.load.at(-1).eventLoopP99Ms = await eventLoopP99()
+  const loginBodies = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({ email: `bench-${suffix}-${i}@example.com`, password: 'Bench-Passw0rd' }),
+  )
+  await phase(
+    'POST /auth/login',
+    'auth',
+    {
+      method: 'POST',
+      path: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      setup: () => ({ body: pick(loginBodies) }),
+    },
+    { ratioTo: () => ({ rps: rawVerify }), connections: [16] },
+  )
+  report.load.at(-1).eventLoopP99Ms = await eventLoopP99()
+
+  // ---- every acknowledged write is in the database, exactly once ------------------------------------
+  const analyticsDb = postgres(dbUrl(dbs.analytics), { max: 1, onnotice: () => {} })
+  const [s] =
+    await analyticsDb`select count(*)::int as n from analytics_sessions where id = any(${[...sessionIds]}::uuid[])`
+  const [p] =
+    await analyticsDb`select count(*)::int as n from analytics_pageviews where id = any(${views}::uuid[])`
+  const [all] =
+    await analyticsDb`select (select count(*)::int from analytics_pageviews) as views, (select coalesce(sum(page_views), 0)::int from analytics_sessions) as counted`
+  await analyticsDb.end()
+  report.checks = {
+    sessionsAnswered: sessionIds.size,
+    sessionsInDatabase: s.n,
+    pageViewsAnswered: views.length,
+    pageViewsInDatabase: p.n,
+    pageViewCounterMatchesRows: all.views === all.counted,
+  }
+  report.checks.ok = s.n === sessionIds.size && p.n === views.length && all.views === all.counted
+  log(`checks: ${JSON.stringify(report.checks)}`)
+} finally {
+  for (const child of Object.values(procs)) await stopProcess(child)
+  for (const name of Object.values(dbs)) await admin.unsafe(`drop database if exists "${name}" with (force)`)
+  await admin.end()
+}
+
+const out = SMOKE ? join(tmpdir(), 'bio-re-bench-smoke') : join(root, 'scripts/bench/results')
+process.stdout.write(writeReport(report, out))
+if (!report.checks.ok) {
+  process.stderr.write('✖ an acknowledged write is missing from the database\n')
+  process.exit(1)
+}

@@ -1,0 +1,39 @@
+// Renders the benchmark report as one Markdown table and writes `<out>.md` and `<out>.json`.
+import { writeFileSync } from 'node:fs'
+
+const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits))
+
+export function writeReport(report, out) {
+  const lines = [
+    `# Benchmark results`,
+    '',
+    `${report.when} · ${report.smoke ? 'SMOKE RUN (1 s phases, numbers meaningless)' : `${report.durationSeconds} s per phase`} · 2-core machine, PostgreSQL 15 on the same machine, rate limits off, services log at warn.`,
+    'Ratios: ingest routes against the bare-Fastify baseline at the same connection count; register/login against raw argon2id hash/verify (19 MiB, t=2, p=1, 4 in parallel) in the same process kind.',
+    '',
+    '| route | conns | req/s | p50 ms | p99 ms | ratio | p99 / baseline p99 | event-loop p99 ms | non-2xx | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...report.load.map(
+      (r) =>
+        `| ${r.name} | ${r.connections} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.ratio, 2)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.eventLoopP99Ms, 1)} | ${r.non2xx} | ${r.errors} |`,
+    ),
+    '',
+    '| figure | value |',
+    '|---|---:|',
+    ...Object.entries(report.startup).flatMap(([svc, s]) => [
+      `| ${svc}: start to ready (ms) | ${s.readyMs} |`,
+      `| ${svc}: idle resident memory (MB) | ${s.idleRssMb} |`,
+    ]),
+    `| raw argon2id hash/s | ${fmt(report.argon2?.hashPerSecond, 1)} |`,
+    `| raw argon2id verify/s | ${fmt(report.argon2?.verifyPerSecond, 1)} |`,
+    `| token verification/s, distinct tokens | ${report.tokenVerifyPerSecond?.uncached} |`,
+    `| token verification/s, repeated (cache) | ${report.tokenVerifyPerSecond?.cached} |`,
+    `| acknowledged sessions in DB | ${report.checks.sessionsInDatabase} / ${report.checks.sessionsAnswered} |`,
+    `| acknowledged pageviews in DB | ${report.checks.pageViewsInDatabase} / ${report.checks.pageViewsAnswered} |`,
+    `| sum(page_views) = pageview rows | ${report.checks.pageViewCounterMatchesRows} |`,
+    '',
+  ]
+  const md = lines.join('\n')
+  writeFileSync(`${out}.md`, md)
+  writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  return `${md}\nwritten: ${out}.md, ${out}.json\n`
+}
