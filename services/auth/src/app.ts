@@ -48,9 +48,6 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     logger: options.logger,
   })
   if (options.closeDatabase ?? !options.database) app.addHook('onClose', () => database.close())
-  // Fastify parses text/plain by default; every auth route takes JSON only, so anything else is 415.
-  app.removeContentTypeParser('text/plain')
-
   const now = options.now ?? (() => new Date())
   const service = createAuthService({
     db: database.db,

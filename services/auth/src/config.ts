@@ -1,5 +1,6 @@
 import {
   CommonEnv,
+  ConfigError,
   type DatabaseConfig,
   databaseConfigFrom,
   type Env,
@@ -12,13 +13,14 @@ import {
 } from '@bio/shared'
 import { type Static, Type } from '@sinclair/typebox'
 
-const AuthEnv = Type.Object({
+export const AuthEnv = Type.Object({
   ...CommonEnv.properties,
   AUTH_PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
   AUTH_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   AUTH_BODY_LIMIT: Type.Integer({ default: 16_384, minimum: 1024 }),
   ACCESS_TOKEN_TTL_S: Type.Integer({ default: 900, minimum: 60 }),
   REFRESH_TOKEN_TTL_S: Type.Integer({ default: 30 * 86_400, minimum: 300 }),
+  REFRESH_REUSE_GRACE_S: Type.Integer({ default: 10, minimum: 0, maximum: 60 }),
   COOKIE_SECURE: Type.Optional(Type.Boolean()),
   COOKIE_DOMAIN: Type.Optional(Type.String()),
   REGISTRATION_ENABLED: Type.Boolean({ default: true }),
@@ -38,7 +40,7 @@ export interface AuthConfig {
   env: AuthEnv['NODE_ENV']
   http: HttpConfig
   db: DatabaseConfig
-  tokens: TokenConfig & { accessTtlSeconds: number; refreshTtlSeconds: number }
+  tokens: TokenConfig & { accessTtlSeconds: number; refreshTtlSeconds: number; reuseGraceSeconds: number }
   cookie: { secure: boolean; domain: string | undefined }
   bodyLimit: number
   registrationEnabled: boolean
@@ -52,6 +54,9 @@ export interface AuthConfig {
 export function loadAuthConfig(source: Env): AuthConfig {
   const env = loadEnv(AuthEnv, source)
   const supported = splitList(env.SUPPORTED_LOCALES.toLowerCase())
+  // The fallback is stored on users who send no usable locale, so it must be a supported one.
+  if (!supported.includes(env.DEFAULT_LOCALE.toLowerCase()))
+    throw new ConfigError('Invalid configuration:\n  DEFAULT_LOCALE: must be one of SUPPORTED_LOCALES')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.AUTH_PORT),
@@ -60,6 +65,7 @@ export function loadAuthConfig(source: Env): AuthConfig {
       ...tokenConfigFrom(env),
       accessTtlSeconds: env.ACCESS_TOKEN_TTL_S,
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_S,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_S,
     },
     cookie: { secure: env.COOKIE_SECURE ?? env.NODE_ENV === 'production', domain: env.COOKIE_DOMAIN },
     bodyLimit: env.AUTH_BODY_LIMIT,

@@ -1,10 +1,20 @@
 import { type DatabaseHandle, openDatabase } from '@bio/shared'
 import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { eq, sql } from 'drizzle-orm'
+import type { LightMyRequestResponse } from 'fastify'
+import { expect } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { type AuthConfig, loadAuthConfig } from '../src/config.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
-import { type AuthSchema, schema } from '../src/db/schema.js'
-import { argon2Hasher } from '../src/domain/password-hasher.js'
+import {
+  type AuthSchema,
+  type RefreshSessionRow,
+  refreshSessions,
+  schema,
+  type UserRow,
+  users,
+} from '../src/db/schema.js'
+import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
 
@@ -24,7 +34,11 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
 export interface AuthHarness {
   testDb: TestDatabase
   database: DatabaseHandle<AuthSchema>
-  build(options?: { env?: Record<string, string>; now?: () => Date }): ReturnType<typeof buildAuthApp>
+  build(options?: {
+    env?: Record<string, string>
+    now?: () => Date
+    hasher?: PasswordHasher
+  }): ReturnType<typeof buildAuthApp>
   close(): Promise<void>
 }
 
@@ -42,7 +56,7 @@ export async function authHarness(): Promise<AuthHarness> {
       const app = await buildAuthApp({
         config,
         database,
-        hasher: fastHasher(),
+        hasher: options.hasher ?? fastHasher(),
         now: options.now,
         logger: false,
       })
@@ -68,4 +82,147 @@ export function newUser(overrides: Record<string, unknown> = {}) {
     acceptedPrivacy: true,
     ...overrides,
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers for the route tests.
+
+export const AUTH = '/api/v1/auth'
+export const REFRESH_COOKIE_NAME = 'biore_refresh'
+
+export type AuthApp = Awaited<ReturnType<AuthHarness['build']>>
+
+/** The parsed `biore_refresh` Set-Cookie of a response, or undefined. */
+export function refreshCookieOf(res: LightMyRequestResponse) {
+  return res.cookies.find((c) => c.name === REFRESH_COOKIE_NAME)
+}
+
+/** The raw `biore_refresh` Set-Cookie header line of a response, or undefined. */
+export function rawRefreshCookie(res: LightMyRequestResponse): string | undefined {
+  const header = res.headers['set-cookie']
+  const lines = header === undefined ? [] : Array.isArray(header) ? header : [String(header)]
+  return lines.find((l) => l.startsWith(`${REFRESH_COOKIE_NAME}=`))
+}
+
+export interface ErrorBodyShape {
+  code: string
+  message: string
+  i18nKey: string
+  correlationId: string
+  i18nVars?: Record<string, string | number>
+  details?: { field?: string; message: string; rule?: string }[]
+}
+
+/**
+ * Asserts the error envelope: the status, `success: false`, a non-empty code/message/i18nKey, a
+ * correlationId equal to the `x-request-id` response header, and nothing else at the top level.
+ */
+export function expectError(
+  res: LightMyRequestResponse,
+  status: number,
+  code?: string,
+  i18nKey?: string,
+): ErrorBodyShape {
+  expect(res.statusCode, res.body).toBe(status)
+  expect(res.headers['content-type']).toMatch(/^application\/json/)
+  const body = res.json() as { success: unknown; error: ErrorBodyShape }
+  expect(Object.keys(body).sort()).toEqual(['error', 'success'])
+  expect(body.success).toBe(false)
+  const { error } = body
+  expect(typeof error.code).toBe('string')
+  expect(error.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
+  expect(typeof error.message).toBe('string')
+  expect(error.message.length).toBeGreaterThan(0)
+  expect(typeof error.i18nKey).toBe('string')
+  expect(error.i18nKey).toMatch(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/)
+  expect(error.correlationId).toBe(res.headers['x-request-id'])
+  if (code !== undefined) expect(error.code).toBe(code)
+  if (i18nKey !== undefined) expect(error.i18nKey).toBe(i18nKey)
+  return error
+}
+
+export interface Registered {
+  res: LightMyRequestResponse
+  userId: string
+  accessToken: string
+  refreshToken: string
+  email: string
+  password: string
+}
+
+/** Registers a new user (unique e-mail unless overridden) and asserts the 201. */
+export async function registerUser(
+  app: AuthApp,
+  overrides: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<Registered> {
+  const body = newUser(overrides)
+  const res = await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body, headers })
+  expect(res.statusCode, res.body).toBe(201)
+  const { data } = res.json() as { data: { userId: string; accessToken: string } }
+  const cookie = refreshCookieOf(res)
+  expect(cookie?.value).toBeTruthy()
+  return {
+    res,
+    userId: data.userId,
+    accessToken: data.accessToken,
+    refreshToken: cookie!.value,
+    email: String(body.email),
+    password: String(body.password),
+  }
+}
+
+export const login = (app: AuthApp, email: string, password: string, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: `${AUTH}/login`, payload: { email, password }, headers })
+
+/** POST /refresh with the token as the cookie (the browser path). */
+export const refreshWithCookie = (app: AuthApp, token: string) =>
+  app.inject({ method: 'POST', url: `${AUTH}/refresh`, cookies: { [REFRESH_COOKIE_NAME]: token } })
+
+/** POST /refresh with the token in the JSON body (the non-browser path). */
+export const refreshWithBody = (app: AuthApp, token: string) =>
+  app.inject({ method: 'POST', url: `${AUTH}/refresh`, payload: { refreshToken: token } })
+
+export const me = (app: AuthApp, accessToken: string) =>
+  app.inject({ method: 'GET', url: `${AUTH}/me`, headers: { authorization: `Bearer ${accessToken}` } })
+
+export async function userById(h: AuthHarness, id: string): Promise<UserRow | undefined> {
+  const [row] = await h.database.db.select().from(users).where(eq(users.id, id))
+  return row
+}
+
+export async function usersByEmail(h: AuthHarness, email: string): Promise<UserRow[]> {
+  return h.database.db.select().from(users).where(sql`lower(${users.email}) = ${email.trim().toLowerCase()}`)
+}
+
+export async function countUsers(h: AuthHarness): Promise<number> {
+  const [row] = await h.database.db.select({ n: sql<number>`count(*)::int` }).from(users)
+  return row!.n
+}
+
+export async function sessionsOf(h: AuthHarness, userId: string): Promise<RefreshSessionRow[]> {
+  return h.database.db.select().from(refreshSessions).where(eq(refreshSessions.userId, userId))
+}
+
+export async function setUserFields(h: AuthHarness, id: string, fields: Partial<UserRow>): Promise<void> {
+  await h.database.db.update(users).set(fields).where(eq(users.id, id))
+}
+
+/** A clock the app reads on each call; tests move it. */
+export function testClock(start = new Date()) {
+  let current = start.getTime()
+  return {
+    now: () => new Date(current),
+    set: (d: Date) => {
+      current = d.getTime()
+    },
+    advance: (ms: number) => {
+      current += ms
+    },
+  }
+}
+
+/** Deletes a user row (its refresh sessions go with it: ON DELETE CASCADE). */
+export async function deleteUser(h: AuthHarness, id: string): Promise<void> {
+  await h.database.db.delete(users).where(eq(users.id, id))
 }

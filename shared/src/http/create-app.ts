@@ -18,6 +18,7 @@ import { ErrorEnvelope, ok } from '../schemas/envelope.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling } from './error-handler.js'
+import { useJsonBodies } from './json-body.js'
 import { type MetricsOptions, metricsPlugin } from './metrics.js'
 import { rateLimiting } from './rate-limit.js'
 
@@ -93,6 +94,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  useJsonBodies(app)
   const trusted = proxyTrust(http.trustProxy)
   app.decorateRequest('clientIp', {
     getter() {

@@ -2,6 +2,7 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
+import { ConfigError } from '../config/load-env.js'
 import { AppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
 
@@ -29,10 +30,21 @@ export const rateLimiting = fp<{
   name: string
 }>(
   async (app, { config, redisUrl, name }) => {
+    const known = new Set<string>()
     app.decorate('rateLimitFor', (operationId: string, rule: RateLimitRule) => {
+      known.add(operationId)
       if (!config.enabled) return false
       const chosen = config.overrides[operationId] ?? rule
       return { max: chosen.max, timeWindow: chosen.timeWindow, groupId: operationId }
+    })
+    // A RATE_LIMITS entry that names no route is a typo that would silently leave a limit unchanged.
+    app.addHook('onReady', async () => {
+      const unknown = Object.keys(config.overrides).filter((name) => !known.has(name))
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          `Invalid configuration:\n  RATE_LIMITS: no route named ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
+        )
+      }
     })
     if (!config.enabled) return
     const redis = redisUrl

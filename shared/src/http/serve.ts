@@ -17,6 +17,7 @@ export async function serve(build: () => Promise<Served>): Promise<void> {
   let served: Served
   try {
     served = await build()
+    await served.app.ready()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)

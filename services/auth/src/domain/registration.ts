@@ -1,4 +1,4 @@
-import { AppError, CommonErrors, type ErrorDetail, isUuid, type RegisterBody } from '@bio/shared'
+import { AppError, type RegisterBody } from '@bio/shared'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
@@ -8,23 +8,7 @@ import { newReferralCode } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
 
 /**
- * What the body schema cannot say: PostgreSQL `text` cannot hold NUL characters, and Ajv's `uuid`
- * format also accepts a `urn:uuid:` prefix that the `uuid` column refuses. Both used to reach the
- * INSERT and come back as 500.
- */
-function unstorableFields(input: RegisterBody): ErrorDetail[] {
-  const details: ErrorDetail[] = []
-  for (const [field, value] of Object.entries(input)) {
-    if (field !== 'password' && typeof value === 'string' && value.includes('\u0000'))
-      details.push({ field, message: 'must not contain NUL characters', rule: 'pattern' })
-  }
-  if (input.acquiredViaCreatorId !== undefined && !isUuid(input.acquiredViaCreatorId))
-    details.push({ field: 'acquiredViaCreatorId', message: 'must match format "uuid"', rule: 'format' })
-  return details
-}
-
-/**
- * Creates an account and signs it in. Order: storable input, kill switch, e-mail policy, locale,
+ * Creates an account and signs it in. Order: kill switch, e-mail policy, locale,
  * hash (outside the transaction: it is slow), then one transaction for the reserved-name check, the
  * referral lookup, the user row and the first refresh session. Uniqueness is the database's job:
  * two concurrent sign-ups with one e-mail give one user and one EMAIL_TAKEN.
@@ -35,8 +19,6 @@ export async function register(
   ctx: RequestContext,
 ): Promise<IssuedTokens & { userId: string }> {
   const { config } = deps
-  const invalid = unstorableFields(input)
-  if (invalid.length > 0) throw new AppError(CommonErrors.VALIDATION_FAILED, { details: invalid })
   if (!config.registrationEnabled) throw new AppError(AuthErrors.REGISTRATION_CLOSED)
   const email = normalizeEmail(input.email)
   if (isDisposableEmail(email)) {

@@ -8,6 +8,22 @@ import { issueTokens } from './session-issuer.js'
 
 class ConcurrentRotation extends Error {}
 
+/**
+ * A rotated token presented again. Within REFRESH_REUSE_GRACE_S of its rotation it is a benign race
+ * (two tabs refreshing at once; the other tab's answer already set the new cookie): a plain 401.
+ * Later it is reuse, a stolen copy or a replay: every session of the user is revoked.
+ */
+async function rotatedTokenUsed(
+  deps: AuthDeps,
+  userId: string,
+  sessionId: string,
+  rotatedAt: Date,
+): Promise<never> {
+  const age = deps.now().getTime() - rotatedAt.getTime()
+  if (age < deps.config.tokens.reuseGraceSeconds * 1000) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
+  return detectReuse(deps, userId, sessionId)
+}
+
 async function detectReuse(deps: AuthDeps, userId: string, sessionId: string): Promise<never> {
   const revoked = await refreshSessionsRepository(deps.db).revokeAllForUser(userId, deps.now())
   deps.log.warn({ userId, sessionId, revoked }, 'refresh token reuse detected; all sessions revoked')
@@ -17,7 +33,7 @@ async function detectReuse(deps: AuthDeps, userId: string, sessionId: string): P
 /**
  * Exchanges a refresh token for a new pair. Every use rotates: the old session is marked
  * rotated and a new one issued, in one transaction. A token whose session was already rotated is
- * reuse (a stolen copy, or a replay): every session of the user is revoked.
+ * reuse (a stolen copy, or a replay) unless it is within the grace of a concurrent refresh.
  */
 export async function rotateRefreshToken(
   deps: AuthDeps,
@@ -28,7 +44,7 @@ export async function rotateRefreshToken(
   const now = deps.now()
   const session = await refreshSessionsRepository(deps.db).findByTokenHash(hashRefreshToken(token))
   if (!session) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
-  if (session.rotatedAt) return detectReuse(deps, session.userId, session.id)
+  if (session.rotatedAt) return rotatedTokenUsed(deps, session.userId, session.id, session.rotatedAt)
   if (session.revokedAt || session.expiresAt <= now) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
   const user = await usersRepository(deps.db).findById(session.userId)
   if (user?.status !== 'ACTIVE') throw new AppError(AuthErrors.REFRESH_ACCOUNT_SUSPENDED)
@@ -43,8 +59,8 @@ export async function rotateRefreshToken(
     })
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   } catch (err) {
-    // Another request rotated this token between our read and our claim: the same token was used twice.
-    if (err instanceof ConcurrentRotation) return detectReuse(deps, session.userId, session.id)
+    // Another request rotated this token between our read and our claim: the same token, twice, just now.
+    if (err instanceof ConcurrentRotation) return rotatedTokenUsed(deps, session.userId, session.id, now)
     throw err
   }
 }

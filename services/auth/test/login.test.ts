@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { argon2Hasher } from '../src/domain/password-hasher.js'
+import {
+  AUTH,
+  type AuthApp,
+  type AuthHarness,
+  authHarness,
+  expectError,
+  login,
+  me,
+  rawRefreshCookie,
+  refreshCookieOf,
+  refreshWithCookie,
+  registerUser,
+  sessionsOf,
+  setUserFields,
+  testClock,
+  userById,
+} from './helper.js'
+
+let h: AuthHarness
+let app: AuthApp
+
+beforeAll(async () => {
+  h = await authHarness()
+  app = await h.build()
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+const withoutCorrelation = (body: { error: Record<string, unknown> }) => {
+  const { correlationId: _c, ...rest } = body.error
+  return { ...body, error: rest }
+}
+
+describe('POST /login: success', () => {
+  it('answers 200 { accessToken, expiresIn: 900 } with a fresh refresh cookie', async () => {
+    const user = await registerUser(app)
+    const res = await login(app, user.email, user.password)
+    expect(res.statusCode, res.body).toBe(200)
+    const body = res.json()
+    expect(body.success).toBe(true)
+    expect(Object.keys(body.data).sort()).toEqual(['accessToken', 'expiresIn'])
+    expect(body.data.expiresIn).toBe(900)
+    const raw = rawRefreshCookie(res)!
+    expect(raw).toMatch(/HttpOnly/)
+    expect(raw).toMatch(/SameSite=Strict/)
+    expect(raw).toMatch(/Path=\/api\/v1\/auth/)
+    expect(raw).toMatch(/Max-Age=2592000/)
+    const token = refreshCookieOf(res)!.value
+    expect(token).not.toBe(user.refreshToken)
+    // A second session exists, and both the new access and refresh tokens work.
+    expect(await sessionsOf(h, user.userId)).toHaveLength(2)
+    expect((await me(app, body.data.accessToken)).json().data.id).toBe(user.userId)
+    expect((await refreshWithCookie(app, token)).statusCode).toBe(200)
+  })
+
+  it('records lastLoginAt from the injected clock and resets the failure counter', async () => {
+    const at = new Date('2026-06-01T12:00:00.000Z')
+    const clocked = await h.build({ now: () => at })
+    const user = await registerUser(app)
+    expect((await userById(h, user.userId))!.lastLoginAt).toBeNull()
+    expectError(await login(clocked, user.email, 'Wrong-Password1'), 401, 'INVALID_CREDENTIALS')
+    expect((await userById(h, user.userId))!.loginAttempts).toBe(1)
+    expect((await login(clocked, user.email, user.password)).statusCode).toBe(200)
+    const row = (await userById(h, user.userId))!
+    expect(row.lastLoginAt?.toISOString()).toBe(at.toISOString())
+    expect(row.loginAttempts).toBe(0)
+  })
+
+  it('matches the e-mail case-insensitively and ignores surrounding spaces', async () => {
+    const user = await registerUser(app)
+    const res = await login(app, `  ${user.email.toUpperCase()} `, user.password)
+    expect(res.statusCode, res.body).toBe(200)
+  })
+
+  it('accepts captchaToken and the deprecated turnstileToken', async () => {
+    const user = await registerUser(app)
+    const res = await app.inject({
+      method: 'POST',
+      url: `${AUTH}/login`,
+      payload: { email: user.email, password: user.password, captchaToken: 'c', turnstileToken: 't' },
+    })
+    expect(res.statusCode, res.body).toBe(200)
+  })
+
+  it('records the User-Agent and the masked client IP on the session', async () => {
+    const user = await registerUser(app)
+    const res = await app.inject({
+      method: 'POST',
+      url: `${AUTH}/login`,
+      payload: { email: user.email, password: user.password },
+      headers: { 'user-agent': 'LoginAgent/2.0' },
+      remoteAddress: '203.0.113.77',
+    })
+    expect(res.statusCode).toBe(200)
+    const sessions = await sessionsOf(h, user.userId)
+    const created = sessions.find((s) => s.userAgent === 'LoginAgent/2.0')
+    expect(created?.ipMasked).toBe('203.0.113.***')
+  })
+  it('re-hashes a password made with other argon2 parameters on the next login', async () => {
+    const user = await registerUser(app)
+    const before = (await userById(h, user.userId))!.passwordHash!
+    expect(before).toContain('m=1024,p=1,t=1')
+    const stronger = await h.build({
+      hasher: argon2Hasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 }),
+    })
+    expect((await login(stronger, user.email, user.password)).statusCode).toBe(200)
+    const after = (await userById(h, user.userId))!.passwordHash!
+    expect(after).toContain('m=2048,p=1,t=2')
+    // The new hash still verifies the same password, and a wrong one still fails.
+    expect((await login(stronger, user.email, user.password)).statusCode).toBe(200)
+    expectError(await login(stronger, user.email, 'Wrong-Password1'), 401, 'INVALID_CREDENTIALS')
+    expect((await userById(h, user.userId))!.passwordHash).toBe(after)
+  })
+})
+
+describe('POST /login: failures', () => {
+  it('gives identical 401 bodies for an unknown e-mail and a wrong password', async () => {
+    const user = await registerUser(app)
+    const unknown = await login(app, `nobody${Date.now()}@example.com`, user.password)
+    const wrong = await login(app, user.email, 'Not-The-Password1')
+    const a = expectError(unknown, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
+    const b = expectError(wrong, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
+    expect(a.correlationId).not.toBe(b.correlationId)
+    expect(withoutCorrelation(unknown.json())).toEqual(withoutCorrelation(wrong.json()))
+    expect(refreshCookieOf(unknown)).toBeUndefined()
+    expect(refreshCookieOf(wrong)).toBeUndefined()
+    expect(unknown.headers['www-authenticate']).toBe(wrong.headers['www-authenticate'])
+  })
+
+  it('gives INVALID_CREDENTIALS for an account without a password (e.g. OAuth-only)', async () => {
+    const user = await registerUser(app)
+    await setUserFields(h, user.userId, { passwordHash: null })
+    expectError(await login(app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
+  })
+
+  it('does not create a session on failure', async () => {
+    const user = await registerUser(app)
+    await login(app, user.email, 'Wrong-Password1')
+    expect(await sessionsOf(h, user.userId)).toHaveLength(1)
+  })
+})
+
+describe('POST /login: lockout', () => {
+  it('locks after LOGIN_LOCK_THRESHOLD failures: 401 ACCOUNT_LOCKED even with the right password', async () => {
+    const clock = testClock(new Date('2026-07-01T10:00:00.000Z'))
+    const locking = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '3' }, now: clock.now })
+    const user = await registerUser(app)
+    for (let i = 0; i < 3; i++) {
+      expectError(await login(locking, user.email, `Wrong-Password${i}`), 401, 'INVALID_CREDENTIALS')
+    }
+    const row = (await userById(h, user.userId))!
+    expect(row.lockedUntil?.toISOString()).toBe('2026-07-01T10:15:00.000Z')
+
+    const locked = await login(locking, user.email, user.password)
+    const error = expectError(locked, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
+    expect(error.i18nVars).toEqual({ retryAfterSeconds: 900 })
+    expect(refreshCookieOf(locked)).toBeUndefined()
+    // A wrong password while locked gives the same lock error.
+    expectError(await login(locking, user.email, 'Wrong-Password9'), 401, 'ACCOUNT_LOCKED')
+    expect(await sessionsOf(h, user.userId)).toHaveLength(1)
+  })
+
+  it('lets the right password in once the lock has expired (injected clock)', async () => {
+    const clock = testClock(new Date('2026-07-02T10:00:00.000Z'))
+    const locking = await h.build({
+      env: { LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '600' },
+      now: clock.now,
+    })
+    const user = await registerUser(app)
+    for (let i = 0; i < 3; i++) await login(locking, user.email, 'Wrong-Password1')
+
+    clock.advance(599_000)
+    const still = expectError(await login(locking, user.email, user.password), 401, 'ACCOUNT_LOCKED')
+    expect(still.i18nVars).toEqual({ retryAfterSeconds: 1 })
+
+    clock.advance(2_000)
+    const res = await login(locking, user.email, user.password)
+    expect(res.statusCode, res.body).toBe(200)
+    const row = (await userById(h, user.userId))!
+    expect(row.lockedUntil).toBeNull()
+    expect(row.loginAttempts).toBe(0)
+  })
+
+  it('counts failures again from zero after the lock expires', async () => {
+    const clock = testClock(new Date('2026-07-03T10:00:00.000Z'))
+    const locking = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '3' }, now: clock.now })
+    const user = await registerUser(app)
+    for (let i = 0; i < 3; i++) await login(locking, user.email, 'Wrong-Password1')
+    clock.advance(901_000)
+    // Two more failures after expiry stay below the threshold: the right password still works.
+    for (let i = 0; i < 2; i++)
+      expectError(await login(locking, user.email, 'Wrong-Password1'), 401, 'INVALID_CREDENTIALS')
+    expect((await login(locking, user.email, user.password)).statusCode).toBe(200)
+  })
+
+  it('a successful login resets the counter, so failures must be consecutive', async () => {
+    const locking = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '3' } })
+    const user = await registerUser(app)
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 2; i++) await login(locking, user.email, 'Wrong-Password1')
+      expect((await login(locking, user.email, user.password)).statusCode).toBe(200)
+    }
+  })
+
+  it('concurrent failures still lock the account (the counter is updated atomically)', async () => {
+    const locking = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '3' } })
+    const user = await registerUser(app)
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => login(locking, user.email, 'Wrong-Password1')),
+    )
+    for (const r of results) expectError(r, 401, 'INVALID_CREDENTIALS')
+    expectError(await login(locking, user.email, user.password), 401, 'ACCOUNT_LOCKED')
+  })
+})
+
+describe('POST /login: account status', () => {
+  it.each([
+    ['SUSPENDED', 'ACCOUNT_SUSPENDED', 'auth.login.account_suspended'],
+    ['DEACTIVATED', 'ACCOUNT_DEACTIVATED', 'auth.login.account_deactivated'],
+  ] as const)(
+    '%s: its own 401 with the right password, INVALID_CREDENTIALS with a wrong one',
+    async (status, code, key) => {
+      const user = await registerUser(app)
+      await setUserFields(h, user.userId, { status })
+      const right = await login(app, user.email, user.password)
+      expectError(right, 401, code, key)
+      expect(refreshCookieOf(right)).toBeUndefined()
+      const wrong = await login(app, user.email, 'Wrong-Password1')
+      expectError(wrong, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
+      expect(await sessionsOf(h, user.userId)).toHaveLength(1)
+      expect((await userById(h, user.userId))!.lastLoginAt).toBeNull()
+    },
+  )
+
+  it.each(['BANNED', 'DELETED'] as const)(
+    '%s: INVALID_CREDENTIALS even with the right password',
+    async (status) => {
+      const user = await registerUser(app)
+      await setUserFields(h, user.userId, { status })
+      expectError(await login(app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
+      expect(await sessionsOf(h, user.userId)).toHaveLength(1)
+    },
+  )
+})

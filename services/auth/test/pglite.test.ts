@@ -1,0 +1,103 @@
+import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAuthApp } from '../src/app.js'
+import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
+import { type AuthSchema, schema } from '../src/db/schema.js'
+import {
+  AUTH,
+  type AuthApp,
+  expectError,
+  fastHasher,
+  login,
+  me,
+  newUser,
+  refreshCookieOf,
+  refreshWithBody,
+  refreshWithCookie,
+  registerUser,
+  testConfig,
+} from './helper.js'
+
+/** The embedded database path (no AUTH_DATABASE_URL): PGlite in memory, the same migrations and routes. */
+
+let database: DatabaseHandle<AuthSchema>
+let app: AuthApp
+
+beforeAll(async () => {
+  const config = testConfig({ RATE_LIMIT_ENABLED: 'false', REFRESH_REUSE_GRACE_S: '0' })
+  expect(config.db.url).toBeUndefined()
+  database = await openDatabase({ ...config.db, url: undefined, dataDir: 'memory://' }, schema)
+  expect(database.kind).toBe('pglite')
+  await database.migrate(MIGRATIONS_FOLDER)
+  app = await buildAuthApp({ config, database, hasher: fastHasher(), logger: false })
+})
+afterAll(async () => {
+  await app?.close()
+  await database?.close()
+})
+
+describe('auth over PGlite', () => {
+  it('register → login → refresh → me', async () => {
+    const user = await registerUser(app, {
+      username: `Pg${Date.now()}`.slice(0, 30),
+      displayName: 'Embedded',
+    })
+
+    const signedIn = await login(app, user.email.toUpperCase(), user.password)
+    expect(signedIn.statusCode, signedIn.body).toBe(200)
+    const loginToken = refreshCookieOf(signedIn)!.value
+
+    const refreshed = await refreshWithCookie(app, loginToken)
+    expect(refreshed.statusCode, refreshed.body).toBe(200)
+    const accessToken = refreshed.json().data.accessToken as string
+
+    const profile = await me(app, accessToken)
+    expect(profile.statusCode, profile.body).toBe(200)
+    expect(profile.json().data).toMatchObject({
+      id: user.userId,
+      email: user.email,
+      displayName: 'Embedded',
+      status: 'ACTIVE',
+      emailVerified: false,
+    })
+  })
+
+  it('maps unique violations to 409 EMAIL_TAKEN / USERNAME_TAKEN and reserved names', async () => {
+    const username = `pgdup${Date.now()}`.slice(0, 30)
+    const user = await registerUser(app, { username })
+    const post = (payload: object) => app.inject({ method: 'POST', url: `${AUTH}/register`, payload })
+    expectError(await post(newUser({ email: user.email.toUpperCase() })), 409, 'EMAIL_TAKEN')
+    expectError(await post(newUser({ username: username.toUpperCase() })), 409, 'USERNAME_TAKEN')
+    expectError(await post(newUser({ username: 'admin' })), 409, 'USERNAME_RESERVED')
+  })
+
+  it('detects refresh-token reuse and revokes the newest token too', async () => {
+    const user = await registerUser(app)
+    const rotated = await refreshWithBody(app, user.refreshToken)
+    expect(rotated.statusCode).toBe(200)
+    const newest = refreshCookieOf(rotated)!.value
+    expectError(await refreshWithBody(app, user.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
+    expectError(await refreshWithBody(app, newest), 401, 'INVALID_REFRESH_TOKEN')
+  })
+
+  it('logout revokes the session; /readyz answers', async () => {
+    const user = await registerUser(app)
+    const out = await app.inject({
+      method: 'POST',
+      url: `${AUTH}/logout`,
+      payload: { refreshToken: user.refreshToken },
+    })
+    expect(out.statusCode).toBe(200)
+    expectError(await refreshWithBody(app, user.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json().data.status).toBe('ready')
+  })
+
+  it('rejects unstorable input with 400, not a driver error', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `${AUTH}/register`,
+      payload: newUser({ displayName: 'nul\u0000byte' }),
+    })
+    expectError(res, 400, 'VALIDATION_FAILED')
+  })
+})

@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../errors/app-error.js'
+import { CommonErrors } from '../errors/catalogue.js'
+
+/** Dotted path of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
+function findNul(value: unknown, path: string[] = [], depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(body)' : undefined
+  if (!value || typeof value !== 'object' || depth > 32) return undefined
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key.replace(/\u0000/g, '\\0')].join('.')
+    const hit = findNul(child, [...path, key], depth + 1)
+    if (hit) return hit
+  }
+  return undefined
+}
+
+type Done = (err: Error | null, body?: unknown) => void
+
+/**
+ * The JSON body parser of every service: Fastify's own (prototype-poisoning safe), plus two
+ * rules. An empty body is no body (browsers' fetch wrappers send `content-type: application/json`
+ * with nothing), and a string containing NUL is a 400 naming the field rather than a database error.
+ */
+export function jsonBodyParser(app: FastifyInstance) {
+  const parse = app.getDefaultJsonParser('error', 'error')
+  return (req: FastifyRequest, body: string | Buffer, done: Done) => {
+    if (body.length === 0) return done(null, undefined)
+    parse(req, body as string, (err: Error | null, value?: unknown) => {
+      if (err) return done(err)
+      const field = findNul(value)
+      if (field) {
+        return done(
+          new AppError(CommonErrors.VALIDATION_FAILED, {
+            details: [{ field, message: 'must not contain NUL characters', rule: 'nul' }],
+          }),
+        )
+      }
+      done(null, value)
+    })
+  }
+}
+
+/**
+ * Replaces Fastify's default parsers: JSON through `jsonBodyParser`, and no text/plain (routes
+ * take JSON, so anything else is 415). A scope that must accept text/plain JSON (sendBeacon)
+ * registers `jsonBodyParser` for it.
+ */
+export function useJsonBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app))
+}
