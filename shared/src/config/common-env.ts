@@ -28,6 +28,8 @@ export const CommonEnv = Type.Object({
   DB_CONNECT_TIMEOUT_S: Int(5, 1),
   SHUTDOWN_TIMEOUT_MS: Int(10_000, 100),
   MIGRATE_ON_START: Bool(true),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Int(1000),
+  OVERLOAD_MAX_HEAP_MB: Int(0),
 })
 export type CommonEnv = Static<typeof CommonEnv>
 
@@ -46,6 +48,8 @@ export interface HttpConfig {
   redisUrl: string | undefined
   rateLimit: { enabled: boolean; overrides: Record<string, RateLimitRule> }
   shutdownTimeoutMs: number
+  /** Load shedding thresholds; 0 switches one off. */
+  overload: { maxEventLoopDelayMs: number; maxHeapUsedMb: number }
 }
 
 export interface TokenConfig {
@@ -95,6 +99,10 @@ export function httpConfigFrom(env: CommonEnv, port: number): HttpConfig {
     redisUrl: env.REDIS_URL,
     rateLimit: { enabled: env.RATE_LIMIT_ENABLED, overrides: parseRateLimits(env.RATE_LIMITS) },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    overload: {
+      maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedMb: env.OVERLOAD_MAX_HEAP_MB,
+    },
   }
 }
 

@@ -1,6 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -20,7 +19,9 @@ import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling } from './error-handler.js'
 import { useJsonBodies } from './json-body.js'
 import { type MetricsOptions, metricsPlugin } from './metrics.js'
+import { overloadProtection } from './overload.js'
 import { rateLimiting } from './rate-limit.js'
+import { type ResourcePolicy, useSecurityHeaders } from './security-headers.js'
 
 export type App = FastifyInstance<
   Server,
@@ -45,7 +46,7 @@ export interface ServiceAppOptions {
   /** Service-specific gauges for /metrics. */
   gauges?: MetricsOptions['gauges']
   /** Cross-Origin-Resource-Policy; `cross-origin` for resources embedded by other sites. */
-  resourcePolicy?: 'same-origin' | 'same-site' | 'cross-origin'
+  resourcePolicy?: ResourcePolicy
 }
 
 /** Paths whose values never reach a log line. */
@@ -106,17 +107,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   })
   await app.register(errorHandling)
   await app.register(metricsPlugin, { service: options.name, gauges: options.gauges })
-  await app.register(helmet, {
-    crossOriginResourcePolicy: { policy: options.resourcePolicy ?? 'same-site' },
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'"],
-      },
-    },
-  })
+  useSecurityHeaders(app, options.resourcePolicy ?? 'same-site')
+  await app.register(overloadProtection, http.overload)
   await app.register(cors, {
     origin: http.corsOrigins.length > 0 ? http.corsOrigins : false,
     credentials: true,

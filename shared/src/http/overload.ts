@@ -1,0 +1,35 @@
+import { getHeapStatistics } from 'node:v8'
+import underPressure from '@fastify/under-pressure'
+import fp from 'fastify-plugin'
+import { AppError } from '../errors/app-error.js'
+import { CommonErrors } from '../errors/catalogue.js'
+
+export interface OverloadOptions {
+  /** Shed when the event loop lags more than this (ms); 0 disables. */
+  maxEventLoopDelayMs: number
+  /** Shed when the V8 heap in use passes this (MB); 0 means 90% of the heap limit. */
+  maxHeapUsedMb: number
+}
+
+/**
+ * Load shedding with @fastify/under-pressure: past the event-loop-delay or heap threshold every
+ * request is answered at once with 503 SERVICE_UNAVAILABLE and `retry-after`, in the envelope,
+ * until the process recovers. Health probes are exempt so orchestrators see the truth.
+ */
+export const overloadProtection = fp<OverloadOptions>(
+  async (app, { maxEventLoopDelayMs, maxHeapUsedMb }) => {
+    const heapLimit = getHeapStatistics().heap_size_limit
+    await app.register(underPressure, {
+      maxEventLoopDelay: maxEventLoopDelayMs,
+      maxHeapUsedBytes: maxHeapUsedMb > 0 ? maxHeapUsedMb * 1024 * 1024 : Math.floor(heapLimit * 0.9),
+      sampleInterval: 250,
+      // Async, so under-pressure passes the rejection to Fastify's error handler (the envelope).
+      pressureHandler: async (req, _reply, type) => {
+        if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics') return
+        req.log.warn({ type }, 'shedding load')
+        throw new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '5' } })
+      },
+    })
+  },
+  { name: 'overload-protection', fastify: '5.x' },
+)
