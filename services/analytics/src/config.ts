@@ -11,7 +11,7 @@ import {
 } from '@bio/shared'
 import { type Static, Type } from '@sinclair/typebox'
 
-const AnalyticsEnv = Type.Object({
+export const AnalyticsEnv = Type.Object({
   ...CommonEnv.properties,
   ANALYTICS_PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
   ANALYTICS_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),

@@ -1,5 +1,9 @@
-import { createAccessTokenSigner, type DatabaseHandle, openDatabase } from '@bio/shared'
+import { createHmac } from 'node:crypto'
+import { createAccessTokenSigner, type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
 import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { asc, eq, sql } from 'drizzle-orm'
+import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
+import { expect } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../src/config.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
@@ -77,3 +81,218 @@ export const sessionBody = (overrides: Record<string, unknown> = {}) => ({
   consentAnalytics: 'granted',
   ...overrides,
 })
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers for the route tests.
+
+export const A = '/api/v1/analytics'
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+/** A well-formed UUID no row will ever have. */
+export const UNKNOWN_ID = '7f0c0e8e-5d6b-4c1a-9f3e-000000000000'
+
+export type AnalyticsApp = Awaited<ReturnType<AnalyticsHarness['build']>>
+export type SessionRecord = typeof schema.analyticsSessions.$inferSelect
+export type PageViewRecord = typeof schema.analyticsPageViews.$inferSelect
+
+export interface ErrorBodyShape {
+  code: string
+  message: string
+  i18nKey: string
+  correlationId: string
+  i18nVars?: Record<string, string | number>
+  details?: { field?: string; message: string; rule?: string }[]
+}
+
+/**
+ * Asserts the error envelope: the status, JSON, `success: false` and exactly
+ * `{ code, message, i18nKey, correlationId }` (plus optional i18nVars/details), with the
+ * correlationId equal to the `x-request-id` response header.
+ */
+export function expectError(res: LightMyRequestResponse, status: number, code?: string): ErrorBodyShape {
+  expect(res.statusCode, res.body).toBe(status)
+  expect(res.headers['content-type']).toMatch(/^application\/json/)
+  const body = res.json() as { success: unknown; error: ErrorBodyShape }
+  expect(Object.keys(body).sort()).toEqual(['error', 'success'])
+  expect(body.success).toBe(false)
+  const { error } = body
+  for (const key of Object.keys(error)) {
+    expect(['code', 'message', 'i18nKey', 'correlationId', 'i18nVars', 'details']).toContain(key)
+  }
+  expect(error.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
+  expect(typeof error.message).toBe('string')
+  expect(error.message.length).toBeGreaterThan(0)
+  expect(error.i18nKey).toMatch(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/)
+  expect(error.correlationId).toBe(res.headers['x-request-id'])
+  if (code !== undefined) expect(error.code).toBe(code)
+  return error
+}
+
+/** Asserts `200 { success: true, data: { ok: true } }`. */
+export function expectOk(res: LightMyRequestResponse): void {
+  expect(res.statusCode, res.body).toBe(200)
+  expect(res.json()).toEqual({ success: true, data: { ok: true } })
+}
+
+/** Asserts `200 { success: true, data: { id: null } }`. */
+export function expectNullId(res: LightMyRequestResponse): void {
+  expect(res.statusCode, res.body).toBe(200)
+  expect(res.json()).toEqual({ success: true, data: { id: null } })
+}
+
+type Headers = Record<string, string>
+
+export const postSession = (
+  app: AnalyticsApp,
+  body: unknown,
+  headers: Headers = { 'user-agent': CHROME_UA },
+  extra: { remoteAddress?: string } = {},
+) => app.inject({ method: 'POST', url: `${A}/session`, payload: body as object, headers, ...extra })
+
+/** Creates a tracked session (Chrome UA, consent granted) and returns its id. */
+export async function createSession(
+  app: AnalyticsApp,
+  overrides: Record<string, unknown> = {},
+  headers: Headers = { 'user-agent': CHROME_UA },
+): Promise<string> {
+  const res = await postSession(app, sessionBody(overrides), headers)
+  expect(res.statusCode, res.body).toBe(200)
+  const id = (res.json() as { data: { id: string | null } }).data.id
+  expect(id).toMatch(UUID_RE)
+  return id!
+}
+
+export const postPageView = (app: AnalyticsApp, body: unknown) =>
+  app.inject({ method: 'POST', url: `${A}/pageview`, payload: body as object })
+
+/** Records a pageview and returns its id (asserts it is not null). */
+export async function recordPageView(
+  app: AnalyticsApp,
+  sessionId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await postPageView(app, { sessionId, path: '/', ...overrides })
+  expect(res.statusCode, res.body).toBe(200)
+  const id = (res.json() as { data: { id: string | null } }).data.id
+  expect(id).toMatch(UUID_RE)
+  return id!
+}
+
+export const leave = (
+  app: AnalyticsApp,
+  id: string,
+  body: unknown,
+  method: 'PATCH' | 'POST' = 'PATCH',
+  headers: Headers = {},
+) => app.inject({ method, url: `${A}/pageview/${id}/leave`, payload: body as object, headers })
+
+export const heartbeat = (app: AnalyticsApp, id: string) =>
+  app.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat` })
+
+export const identify = (app: AnalyticsApp, id: string, authorization?: string) =>
+  app.inject({
+    method: 'PATCH',
+    url: `${A}/session/${id}/identify`,
+    headers: authorization === undefined ? {} : { authorization },
+  })
+
+export const bearer = (userId: string) => `Bearer ${signToken(userId)}`
+
+export async function sessionRow(h: AnalyticsHarness, id: string): Promise<SessionRecord | undefined> {
+  const [row] = await h.database.db
+    .select()
+    .from(schema.analyticsSessions)
+    .where(eq(schema.analyticsSessions.id, id))
+  return row
+}
+
+export async function pageViewRow(h: AnalyticsHarness, id: string): Promise<PageViewRecord | undefined> {
+  const [row] = await h.database.db
+    .select()
+    .from(schema.analyticsPageViews)
+    .where(eq(schema.analyticsPageViews.id, id))
+  return row
+}
+
+/** The pageviews of a session in arrival order. */
+export async function pageViewsOf(h: AnalyticsHarness, sessionId: string): Promise<PageViewRecord[]> {
+  return h.database.db
+    .select()
+    .from(schema.analyticsPageViews)
+    .where(eq(schema.analyticsPageViews.sessionId, sessionId))
+    .orderBy(asc(schema.analyticsPageViews.enteredAt), asc(schema.analyticsPageViews.id))
+}
+
+/** Row counts of both tables. */
+export async function rowCounts(h: AnalyticsHarness): Promise<{ sessions: number; pageviews: number }> {
+  const rows = rowsOf<{ sessions: number; pageviews: number }>(
+    await h.database.db.execute(sql`
+      select (select count(*)::int from analytics_sessions) as sessions,
+             (select count(*)::int from analytics_pageviews) as pageviews`),
+  )
+  return rows[0]!
+}
+
+/** Every column of every row of both tables, as text: for "this value is stored nowhere" checks. */
+export async function dumpDatabase(h: AnalyticsHarness): Promise<string> {
+  const rows = rowsOf<{ t: string }>(
+    await h.database.db.execute(sql`
+      select t::text as t from analytics_sessions t
+      union all
+      select t::text from analytics_pageviews t`),
+  )
+  return rows.map((r) => r.t).join('\n')
+}
+
+/** The stored form of a visitor id, computed independently of the service: HMAC-SHA256, hex. */
+export const expectedVisitorHash = (visitorId: string) =>
+  createHmac('sha256', VISITOR_SECRET).update(visitorId).digest('hex')
+
+/** A clock the app reads on every call; tests move it. Epoch milliseconds. */
+export function testClock(startMs = Date.now()) {
+  let current = startMs
+  return {
+    now: () => current,
+    set: (ms: number) => {
+      current = ms
+    },
+    advance: (ms: number) => {
+      current += ms
+    },
+  }
+}
+
+/** A GeoLookup that records every IP it is asked about. */
+export function recordingGeo(answer: { country: string | null; city: string | null }) {
+  const seen: string[] = []
+  const geo: GeoLookup = {
+    lookup(ip) {
+      seen.push(ip)
+      return answer
+    },
+  }
+  return { geo, seen }
+}
+
+/** A logger that drops everything (for unit tests of components that take one). */
+export const silentLogger = {
+  level: 'silent',
+  fatal: () => {},
+  error: () => {},
+  warn: () => {},
+  info: () => {},
+  debug: () => {},
+  trace: () => {},
+  silent: () => {},
+  child() {
+    return this
+  },
+} as unknown as FastifyBaseLogger
+
+/** Resolves once `predicate` holds, polling every few milliseconds (fails after `timeoutMs`). */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const start = Date.now()
+  while (!(await predicate())) {
+    if (Date.now() - start > timeoutMs) throw new Error('waitFor: timed out')
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}

@@ -71,8 +71,11 @@ export class Batcher<I, R> {
 
   /** Writes everything still queued; resolves when the queue is empty and nothing is in flight. */
   async close(): Promise<void> {
-    this.#kick()
-    while (this.#draining) await this.#draining
+    // Loops, so items submitted while the last batch was being written are flushed too.
+    while (this.#queue.length > 0 || this.#draining) {
+      this.#kick()
+      if (this.#draining) await this.#draining
+    }
   }
 
   #schedule(): void {
@@ -87,6 +90,9 @@ export class Batcher<I, R> {
     if (this.#draining || this.#queue.length === 0) return
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined
+      // An item submitted after the loop's last look at the queue (e.g. by code that resumed when
+      // the batch's results resolved) saw #draining still set and did not schedule itself.
+      if (this.#queue.length > 0) this.#schedule()
     })
   }
 

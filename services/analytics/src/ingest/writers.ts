@@ -130,8 +130,9 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
 
 /**
  * Page-leave pings: duration clamped to [0, 3600], scroll depth to [0, 100]; the session's
- * duration grows by the difference to what an earlier leave of the same view had recorded, so a
- * repeated ping (pagehide after visibilitychange) replaces rather than double-counts. Within a
+ * duration grows by round(duration) minus what an earlier leave of the same view had added
+ * (round of its duration), so a repeated ping (pagehide after visibilitychange) replaces rather
+ * than double-counts. Within a
  * batch the last ping per view wins. `old` reads the statement's snapshot (no FOR UPDATE: rows
  * this same statement updates would be invisible to it); one process writes leaves in series.
  */
@@ -139,7 +140,8 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
   await db.execute(sql`
     with i as (
       select distinct on ("id") "id", least(greatest("duration", 0), 3600) as duration,
-             least(greatest("scrollDepth", 0), 100) as scroll
+             -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
+             case when "scrollDepth" is null then null else least(greatest("scrollDepth", 0), 100) end as scroll
       from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "duration" float8, "scrollDepth" float8, "ord" int)
       order by "id", "ord" desc
     ), old as (
@@ -151,7 +153,7 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
       from i where p.id = i.id
       returning p.id
     ), d as (
-      select old.session_id, round(sum(i.duration - old.prev)::numeric)::int as delta
+      select old.session_id, sum(round(i.duration::numeric) - round(old.prev::numeric))::int as delta
       from old join i on i.id = old.id join upd on upd.id = old.id
       group by 1
     )

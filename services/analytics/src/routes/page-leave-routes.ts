@@ -27,7 +27,13 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     { parseAs: 'string', bodyLimit: BEACON_LIMIT },
     app.getDefaultJsonParser('error', 'error'),
   )
-  const rateLimit = app.rateLimitFor('recordPageLeave', { max: 10, timeWindow: MINUTE })
+  // One limiter in front of both routes. A per-route `config.rateLimit` gets a counter store of its
+  // own per route (@fastify/rate-limit's `groupId` does not share stores), so the PATCH and the
+  // beacon POST would each have had the whole allowance.
+  const rule = app.rateLimitFor('recordPageLeave', { max: 10, timeWindow: MINUTE })
+  const onRequest = rule
+    ? [app.rateLimit({ ...rule, keyGenerator: (req) => `${req.clientIp}:recordPageLeave` })]
+    : []
   const schema = {
     tags: ['analytics'],
     params: AnyIdParams,
@@ -45,7 +51,7 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     '/pageview/:id/leave',
     {
       bodyLimit: BEACON_LIMIT,
-      config: { rateLimit },
+      onRequest,
       schema: { ...schema, operationId: 'recordPageLeave', summary: 'Record a page leave', description },
     },
     handler,
@@ -54,7 +60,7 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     '/pageview/:id/leave',
     {
       bodyLimit: BEACON_LIMIT,
-      config: { rateLimit },
+      onRequest,
       schema: {
         ...schema,
         operationId: 'recordPageLeaveBeacon',

@@ -1,0 +1,172 @@
+import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
+import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAuthApp } from '../../auth/src/app.js'
+import { loadAuthConfig } from '../../auth/src/config.js'
+import { MIGRATIONS_FOLDER as AUTH_MIGRATIONS } from '../../auth/src/db/migrations.js'
+import { type AuthSchema, schema as authSchema } from '../../auth/src/db/schema.js'
+import { argon2Hasher } from '../../auth/src/domain/password-hasher.js'
+import {
+  type AnalyticsApp,
+  type AnalyticsHarness,
+  analyticsHarness,
+  createSession,
+  expectError,
+  expectOk,
+  identify,
+  recordPageView,
+  sessionRow,
+  TEST_SECRET,
+} from './helper.js'
+
+/**
+ * Both real services over their own databases, sharing only the JWT key: a visitor browses
+ * anonymously (analytics), registers (auth), and the access token from registration attributes
+ * the anonymous session to the new user (analytics verifies it locally).
+ */
+
+let h: AnalyticsHarness
+let analytics: AnalyticsApp
+let authDb: TestDatabase
+let authDatabase: DatabaseHandle<AuthSchema>
+let auth: Awaited<ReturnType<typeof buildAuthApp>>
+
+beforeAll(async () => {
+  h = await analyticsHarness()
+  analytics = await h.build()
+  authDb = await createTestDatabase('flow_auth')
+  const config = loadAuthConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_ENABLED: 'false',
+    AUTH_DATABASE_URL: authDb.url,
+  })
+  authDatabase = await openDatabase(config.db, authSchema)
+  await authDatabase.migrate(AUTH_MIGRATIONS)
+  auth = await buildAuthApp({
+    config,
+    database: authDatabase,
+    hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
+    logger: false,
+  })
+})
+afterAll(async () => {
+  await auth?.close()
+  await authDatabase?.close()
+  await authDb?.drop()
+  await h?.close()
+})
+
+async function register(): Promise<{ userId: string; accessToken: string }> {
+  const res = await auth.inject({
+    method: 'POST',
+    url: '/api/v1/auth/register',
+    payload: {
+      email: `flow.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
+      password: 'Correct-Horse1',
+      acceptedTerms: true,
+      acceptedPrivacy: true,
+    },
+  })
+  expect(res.statusCode, res.body).toBe(201)
+  const { data } = res.json() as { data: { userId: string; accessToken: string } }
+  return data
+}
+
+describe('anonymous browsing → register on auth → identify on analytics', () => {
+  it('attributes the session and all its pageviews to the registered user', async () => {
+    // 1. Anonymous: a session and several pageviews, no token anywhere.
+    const sessionId = await createSession(analytics)
+    const viewIds = [
+      await recordPageView(analytics, sessionId, { path: '/' }),
+      await recordPageView(analytics, sessionId, { path: '/pricing' }),
+      await recordPageView(analytics, sessionId, { path: '/signup' }),
+    ]
+    expect((await sessionRow(h, sessionId))!.userId).toBeNull()
+
+    // 2. Register on the auth service.
+    const { userId, accessToken } = await register()
+    const [user] = rowsOf<{ id: string }>(
+      await authDatabase.db.execute(sql`select id from users where id = ${userId}`),
+    )
+    expect(user?.id).toBe(userId)
+
+    // 3. Identify with the access token from registration.
+    expectOk(await identify(analytics, sessionId, `Bearer ${accessToken}`))
+
+    // 4. The session belongs to the user, and every pageview is attributable through it.
+    expect(await sessionRow(h, sessionId)).toMatchObject({ userId, pageViews: 3, bounced: false })
+    const attributed = rowsOf<{ id: string; path: string; user_id: string }>(
+      await h.database.db.execute(sql`
+        select p.id, p.path, s.user_id from analytics_pageviews p
+        join analytics_sessions s on s.id = p.session_id
+        where s.user_id = ${userId} order by p.entered_at`),
+    )
+    expect(attributed.map((r) => r.id)).toEqual(viewIds)
+    expect(attributed.map((r) => r.path)).toEqual(['/', '/pricing', '/signup'])
+    expect(new Set(attributed.map((r) => r.user_id))).toEqual(new Set([userId]))
+  })
+
+  it('two registered users identify the same session: the last one wins', async () => {
+    const first = await register()
+    const second = await register()
+    const sessionId = await createSession(analytics)
+    expectOk(await identify(analytics, sessionId, `Bearer ${first.accessToken}`))
+    expect((await sessionRow(h, sessionId))!.userId).toBe(first.userId)
+    expectOk(await identify(analytics, sessionId, `Bearer ${second.accessToken}`))
+    expect((await sessionRow(h, sessionId))!.userId).toBe(second.userId)
+  })
+
+  it('the auth service and analytics agree on who the token names (GET /me)', async () => {
+    const { userId, accessToken } = await register()
+    const me = await auth.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
+    expect(me.statusCode, me.body).toBe(200)
+    expect(me.json().data.id).toBe(userId)
+    const sessionId = await createSession(analytics)
+    expectOk(await identify(analytics, sessionId, `Bearer ${accessToken}`))
+    expect((await sessionRow(h, sessionId))!.userId).toBe(userId)
+  })
+
+  it('a token from an auth service with another key is refused by analytics', async () => {
+    const other = await buildAuthApp({
+      config: loadAuthConfig({
+        NODE_ENV: 'test',
+        JWT_SECRET: 'a-completely-different-key-of-32-bytes-or-more',
+        LOG_LEVEL: 'silent',
+        RATE_LIMIT_ENABLED: 'false',
+        AUTH_DATABASE_URL: authDb.url,
+      }),
+      database: authDatabase,
+      hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
+      logger: false,
+    })
+    try {
+      const res = await other.inject({
+        method: 'POST',
+        url: '/api/v1/auth/register',
+        payload: {
+          email: `other.${Date.now()}@example.com`,
+          password: 'Correct-Horse1',
+          acceptedTerms: true,
+          acceptedPrivacy: true,
+        },
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      const sessionId = await createSession(analytics)
+      expectError(
+        await identify(analytics, sessionId, `Bearer ${res.json().data.accessToken}`),
+        401,
+        'AUTH_UNAUTHORIZED',
+      )
+      expect((await sessionRow(h, sessionId))!.userId).toBeNull()
+    } finally {
+      await other.close()
+    }
+  })
+})

@@ -1,0 +1,131 @@
+import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import { asc, eq } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAnalyticsApp } from '../src/app.js'
+import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
+import { type AnalyticsSchema, analyticsPageViews, analyticsSessions, schema } from '../src/db/schema.js'
+import {
+  type AnalyticsApp,
+  bearer,
+  createSession,
+  expectedVisitorHash,
+  expectNullId,
+  expectOk,
+  heartbeat,
+  identify,
+  leave,
+  postPageView,
+  recordPageView,
+  testClock,
+  testConfig,
+  UNKNOWN_ID,
+  UUID_RE,
+} from './helper.js'
+
+/** The embedded-database path: the same app and SQL over PGlite (PostgreSQL in WebAssembly, in memory). */
+
+let database: DatabaseHandle<AnalyticsSchema>
+let app: AnalyticsApp
+const clock = testClock(Date.parse('2026-07-01T08:00:00.000Z'))
+
+beforeAll(async () => {
+  const config = testConfig({ RATE_LIMIT_ENABLED: 'false' })
+  expect(config.db.url).toBeUndefined()
+  database = await openDatabase({ ...config.db, url: undefined, dataDir: 'memory://' }, schema)
+  expect(database.kind).toBe('pglite')
+  await database.migrate(MIGRATIONS_FOLDER)
+  app = await buildAnalyticsApp({ config, database, closeDatabase: true, now: clock.now, logger: false })
+})
+afterAll(async () => {
+  await app?.close()
+})
+
+const USER = '4b4b4b4b-0000-4000-8000-000000000001'
+
+const session = async (id: string) =>
+  (await database.db.select().from(analyticsSessions).where(eq(analyticsSessions.id, id)))[0]
+const views = (sessionId: string) =>
+  database.db
+    .select()
+    .from(analyticsPageViews)
+    .where(eq(analyticsPageViews.sessionId, sessionId))
+    .orderBy(asc(analyticsPageViews.enteredAt))
+
+describe('PGlite: the whole ingest flow', () => {
+  it('session → pageviews → leave → heartbeat → identify', async () => {
+    const sessionId = await createSession(app, {
+      visitorId: 'pglite-visitor',
+      referrer: 'https://www.Example.org/a',
+      device: 'tablet',
+    })
+    expect(await session(sessionId)).toMatchObject({
+      visitorId: expectedVisitorHash('pglite-visitor'),
+      device: 'desktop',
+      browser: 'Chrome',
+      referrerDomain: 'example.org',
+      pageViews: 0,
+      bounced: true,
+      duration: 0,
+    })
+
+    clock.advance(1_000)
+    const first = await recordPageView(app, sessionId, { path: '/', title: 'Home' })
+    expect(await session(sessionId)).toMatchObject({ pageViews: 1, bounced: true })
+    clock.advance(12_500)
+    const second = await recordPageView(app, sessionId, { path: '/links' })
+    expect(await session(sessionId)).toMatchObject({ pageViews: 2, bounced: false })
+
+    expectOk(await leave(app, second, { duration: 40.4, scrollDepth: 75 }))
+    expectOk(await heartbeat(app, sessionId))
+    expectOk(await identify(app, sessionId, bearer(USER)))
+
+    const rows = await views(sessionId)
+    expect(rows.map((r) => r.id)).toEqual([first, second])
+    expect(rows[0]).toMatchObject({ path: '/', title: 'Home', duration: 12.5, scrollDepth: null })
+    expect(rows[1]).toMatchObject({ path: '/links', duration: 40.4, scrollDepth: 75 })
+    expect(rows[1]!.leftAt).not.toBeNull()
+    expect(await session(sessionId)).toMatchObject({
+      pageViews: 2,
+      bounced: false,
+      duration: 30 + 40,
+      userId: USER,
+    })
+  })
+
+  it('concurrent pageviews count exactly and back-fill in order', async () => {
+    const sessionId = await createSession(app)
+    clock.advance(1_000)
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => postPageView(app, { sessionId, path: `/c/${i}` })),
+    )
+    for (const r of responses) expect(r.json().data.id).toMatch(UUID_RE)
+    expect(await session(sessionId)).toMatchObject({ pageViews: 20, bounced: false })
+    const rows = await views(sessionId)
+    expect(rows).toHaveLength(20)
+    expect(rows.at(-1)!.duration).toBeNull()
+    for (const r of rows.slice(0, -1)) expect(r.duration).not.toBeNull()
+  })
+
+  it('silent results: unknown session, unknown ids', async () => {
+    expectNullId(await postPageView(app, { sessionId: UNKNOWN_ID, path: '/' }))
+    expectOk(await leave(app, UNKNOWN_ID, { duration: 1 }))
+    expectOk(await heartbeat(app, 'not-a-uuid'))
+    expectOk(await identify(app, UNKNOWN_ID, bearer(USER)))
+  })
+
+  it('a repeated leave replaces; two heartbeats add 60', async () => {
+    const sessionId = await createSession(app)
+    const view = await recordPageView(app, sessionId)
+    expectOk(await leave(app, view, { duration: 10 }))
+    expectOk(await leave(app, view, { duration: 25 }))
+    expectOk(await heartbeat(app, sessionId))
+    expectOk(await heartbeat(app, sessionId))
+    expect((await session(sessionId))!.duration).toBe(25 + 60)
+  })
+
+  it('/readyz answers over PGlite', async () => {
+    const res = await app.inject({ method: 'GET', url: '/readyz' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ success: true, data: { status: 'ready' } })
+  })
+})
