@@ -29,7 +29,11 @@ async function until(check, timeoutMs, what) {
 const post = async (svc, path, body, headers = {}) => {
   const res = await fetch(url(svc, path), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0',
+      ...headers,
+    },
     body: JSON.stringify(body),
   })
   return { status: res.status, json: await res.json() }
@@ -67,9 +71,17 @@ try {
   console.log('› both services ready on the embedded database')
 
   const email = `fresh-${Date.now()}@example.com`
-  const reg = await post('auth', '/api/v1/auth/register', { email, password: 'Fresh-Clone1', acceptedTerms: true, acceptedPrivacy: true })
+  const reg = await post('auth', '/api/v1/auth/register', {
+    email,
+    password: 'Fresh-Clone1',
+    acceptedTerms: true,
+    acceptedPrivacy: true,
+  })
   if (reg.status !== 201) fail(`register answered ${reg.status}: ${JSON.stringify(reg.json)}`)
-  const session = await post('analytics', '/api/v1/analytics/session', { visitorId: 'fresh-visitor', consentAnalytics: 'granted' })
+  const session = await post('analytics', '/api/v1/analytics/session', {
+    visitorId: 'fresh-visitor',
+    consentAnalytics: 'granted',
+  })
   const sessionId = session.json.data?.id ?? fail(`session answered ${JSON.stringify(session.json)}`)
   const view = await post('analytics', '/api/v1/analytics/pageview', { sessionId, path: '/' })
   if (!view.json.data?.id) fail(`pageview answered ${JSON.stringify(view.json)}`)
@@ -88,7 +100,11 @@ try {
   if (code !== 0 && code !== 'SIGTERM') fail(`npm start did not stop after SIGTERM (${code})`)
   if (stderr.includes('✖')) fail('a service did not shut down cleanly')
   for (const svc of ['auth', 'analytics']) {
-    const down = async () => !(await fetch(url(svc, '/healthz')).then(() => true, () => false))
+    const down = async () =>
+      !(await fetch(url(svc, '/healthz')).then(
+        () => true,
+        () => false,
+      ))
     await until(down, 15_000, `${svc} to stop after SIGTERM`)
   }
   console.log('› graceful shutdown: both services stopped cleanly')

@@ -10,6 +10,7 @@ CREATE TABLE "analytics_pageviews" (
 	"duration" double precision,
 	"scroll_depth" double precision,
 	"left_at" timestamp with time zone,
+	"leave_seconds" integer,
 	CONSTRAINT "analytics_pageviews_ranges_check" CHECK (("analytics_pageviews"."duration" is null or "analytics_pageviews"."duration" between 0 and 3600) and ("analytics_pageviews"."scroll_depth" is null or "analytics_pageviews"."scroll_depth" between 0 and 100))
 );
 --> statement-breakpoint
@@ -43,8 +44,6 @@ CREATE TABLE "analytics_sessions" (
 --> statement-breakpoint
 ALTER TABLE "analytics_pageviews" ADD CONSTRAINT "analytics_pageviews_session_id_analytics_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."analytics_sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "analytics_pageviews_session_entered_idx" ON "analytics_pageviews" USING btree ("session_id","entered_at");--> statement-breakpoint
-CREATE INDEX "analytics_pageviews_bio_page_entered_idx" ON "analytics_pageviews" USING btree ("bio_page_id","entered_at");--> statement-breakpoint
-CREATE INDEX "analytics_sessions_bio_page_started_idx" ON "analytics_sessions" USING btree ("bio_page_id","started_at");--> statement-breakpoint
-CREATE INDEX "analytics_sessions_started_idx" ON "analytics_sessions" USING btree ("started_at");--> statement-breakpoint
-CREATE INDEX "analytics_sessions_visitor_idx" ON "analytics_sessions" USING btree ("visitor_id");--> statement-breakpoint
-CREATE INDEX "analytics_sessions_user_idx" ON "analytics_sessions" USING btree ("user_id");
+CREATE INDEX "analytics_pageviews_bio_page_entered_idx" ON "analytics_pageviews" USING btree ("bio_page_id","entered_at") WHERE "analytics_pageviews"."bio_page_id" is not null;--> statement-breakpoint
+CREATE INDEX "analytics_sessions_bio_page_started_idx" ON "analytics_sessions" USING btree ("bio_page_id","started_at") WHERE "analytics_sessions"."bio_page_id" is not null;--> statement-breakpoint
+CREATE INDEX "analytics_sessions_user_idx" ON "analytics_sessions" USING btree ("user_id") WHERE "analytics_sessions"."user_id" is not null;

@@ -22,10 +22,12 @@ export const AnalyticsEnv = Type.Object({
   INGEST_MAX_BATCH: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
   INGEST_MAX_WAIT_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
   INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),
+  INGEST_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 16 }),
 })
 export type AnalyticsEnv = Static<typeof AnalyticsEnv>
 
 export interface IngestConfig {
+  lanes: number
   maxBatch: number
   maxWaitMs: number
   maxQueue: number
@@ -56,6 +58,7 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
     visitorHashSecret: env.VISITOR_HASH_SECRET,
     geoipDbPath: env.GEOIP_DB_PATH,
     ingest: {
+      lanes: env.INGEST_LANES,
       maxBatch: env.INGEST_MAX_BATCH,
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
       maxQueue: env.INGEST_MAX_QUEUE,

@@ -192,9 +192,7 @@ describe('POST /pageview: session counters', () => {
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 2, bounced: false })
   })
 
-  it('a view the database refuses (a lone UTF-16 surrogate) gets null; the rest of its batch is written', async () => {
-    // Valid JSON and a valid JS string, but PostgreSQL cannot store it: the batch fails as a whole,
-    // is split, and only the poison view answers null.
+  it('a lone UTF-16 surrogate (PostgreSQL cannot store it) → 400 naming the field; its neighbours are written', async () => {
     const sessionId = await createSession(app)
     const raw = (path: string) =>
       app.inject({
@@ -205,7 +203,8 @@ describe('POST /pageview: session counters', () => {
       })
     const responses = await Promise.all([raw('/ok-1'), raw('/bad\\ud800'), raw('/ok-2')])
     expect(responses[0]!.json().data.id).toMatch(UUID_RE)
-    expectNullId(responses[1]!)
+    const error = expectError(responses[1]!, 400, 'VALIDATION_FAILED')
+    expect(error.details).toEqual([{ field: 'path', message: expect.any(String), rule: 'unstorable' }])
     expect(responses[2]!.json().data.id).toMatch(UUID_RE)
     const views = await pageViewsOf(h, sessionId)
     expect(views.map((v) => v.path).sort()).toEqual(['/ok-1', '/ok-2'])

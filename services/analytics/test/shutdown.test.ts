@@ -134,7 +134,7 @@ describe('graceful shutdown: every acknowledged write is committed', () => {
   // Fastify answers requests that arrive while the app closes with its own hard-coded body
   // `{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}`, not the
   // error envelope. Drop `.fails` once createServiceApp answers them with the envelope.
-  it.fails('a request that arrives while the app is closing gets the 503 error envelope (known bug)', async () => {
+  it('a request that arrives while the app is closing gets the 503 error envelope', async () => {
     const app = await ownApp()
     const closing = app.close()
     const res = await app.inject({ method: 'GET', url: '/healthz' })

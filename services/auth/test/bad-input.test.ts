@@ -226,7 +226,9 @@ describe('POST /register: field rules', () => {
         400,
         'VALIDATION_FAILED',
       )
-      expect(error.details).toEqual([{ field, message: 'must not contain NUL characters', rule: 'nul' }])
+      expect(error.details).toEqual([
+        { field, message: 'must not contain NUL characters or lone surrogates', rule: 'unstorable' },
+      ])
     }
   })
 })

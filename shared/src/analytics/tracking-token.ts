@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 
 export const TRACKING_BUCKET_MS = 300_000
 const TOKEN_LENGTH = 32
+const TOKEN_SHAPE = /^[0-9a-f]{32}$/
 
 const bucketOf = (epochMs: number) => Math.floor(epochMs / TRACKING_BUCKET_MS)
 
@@ -24,7 +25,8 @@ export function verifyTrackingToken(
   token: string | undefined,
   nowMs: number = Date.now(),
 ): boolean {
-  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return false
+  // Shape first: 32 lowercase hex characters are 32 bytes, which timingSafeEqual needs.
+  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return false
   const given = Buffer.from(token, 'utf8')
   const bucket = bucketOf(nowMs)
   let ok = false

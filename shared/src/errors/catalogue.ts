@@ -7,6 +7,7 @@ export const CommonErrors = defineErrors({
     message: 'The request is not valid',
     i18nKey: 'common.validation_failed',
   },
+  BAD_REQUEST: { status: 400, message: 'The request is malformed', i18nKey: 'common.bad_request' },
   MALFORMED_BODY: {
     status: 400,
     message: 'The request body could not be parsed',
@@ -27,6 +28,7 @@ export const CommonErrors = defineErrors({
     message: 'Unsupported content type',
     i18nKey: 'common.unsupported_media_type',
   },
+  URI_TOO_LONG: { status: 414, message: 'The request path is too long', i18nKey: 'common.uri_too_long' },
   RATE_LIMITED: { status: 429, message: 'Too many requests', i18nKey: 'common.rate_limited' },
   INTERNAL: { status: 500, message: 'Something went wrong', i18nKey: 'common.internal' },
   SERVICE_UNAVAILABLE: {

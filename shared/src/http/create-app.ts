@@ -16,7 +16,7 @@ import { CommonErrors } from '../errors/catalogue.js'
 import { ErrorEnvelope, ok } from '../schemas/envelope.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
-import { errorHandling } from './error-handler.js'
+import { errorHandling, sendError, toAppError } from './error-handler.js'
 import { useJsonBodies } from './json-body.js'
 import { type MetricsOptions, metricsPlugin } from './metrics.js'
 import { overloadProtection } from './overload.js'
@@ -88,7 +88,13 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     // A hop count is valid at run time (proxy-addr); Fastify's types only list the other forms.
     trustProxy: http.trustProxy as boolean | string[],
     bodyLimit: options.bodyLimit,
-    return503OnClosing: true,
+    // Requests on kept-alive connections during shutdown get the envelope from `closingGuard`.
+    return503OnClosing: false,
+    // Errors Fastify raises before routing (a path parameter over the limit, a malformed
+    // %-escape) go through the same mapping as everything else.
+    frameworkErrors: (err, req, reply) => {
+      sendError(req, reply, toAppError(err) ?? new AppError(CommonErrors.BAD_REQUEST))
+    },
     routerOptions: { maxParamLength: 200 },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true },
@@ -102,8 +108,16 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
       return clientIp(this, trusted)
     },
   })
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id)
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '1' } })
+    }
   })
   await app.register(errorHandling)
   await app.register(metricsPlugin, { service: options.name, gauges: options.gauges })

@@ -4,6 +4,7 @@ import { isUnavailable } from '../db/pg-errors.js'
 import { AppError, type ErrorDetail, isAppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
 import type { ErrorEnvelope } from '../schemas/envelope.js'
+import { REQUEST_ID_HEADER } from './correlation-id.js'
 
 interface AjvIssue {
   keyword: string
@@ -70,6 +71,8 @@ export function toAppError(err: FastifyError | Error): AppError | null {
       return new AppError(CommonErrors.MALFORMED_BODY)
     case 404:
       return new AppError(CommonErrors.NOT_FOUND)
+    case 414:
+      return new AppError(CommonErrors.URI_TOO_LONG)
     case 413:
       return new AppError(CommonErrors.PAYLOAD_TOO_LARGE)
     case 415:
@@ -96,6 +99,8 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppEr
     },
   }
   if (error.headers) reply.headers(error.headers)
+  // Also here, for errors raised before the onRequest hooks ran (framework errors).
+  reply.header(REQUEST_ID_HEADER, req.id)
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send(body)
 }
 

@@ -2,13 +2,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
 
-/** Dotted path of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
-function findNul(value: unknown, path: string[] = [], depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(body)' : undefined
+/** PostgreSQL text cannot hold NUL, nor a lone UTF-16 surrogate (it is not valid UTF-8). */
+const unstorable = (s: string): boolean => s.includes('\u0000') || !s.isWellFormed()
+
+/** Dotted path of the first string (value or key) that PostgreSQL could not store. */
+function findUnstorable(value: unknown, path: string[] = [], depth = 0): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path.join('.') || '(body)' : undefined
   if (!value || typeof value !== 'object' || depth > 32) return undefined
   for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000')) return [...path, key.replace(/\u0000/g, '\\0')].join('.')
-    const hit = findNul(child, [...path, key], depth + 1)
+    if (unstorable(key)) return [...path, JSON.stringify(key)].join('.')
+    const hit = findUnstorable(child, [...path, key], depth + 1)
     if (hit) return hit
   }
   return undefined
@@ -19,7 +22,8 @@ type Done = (err: Error | null, body?: unknown) => void
 /**
  * The JSON body parser of every service: Fastify's own (prototype-poisoning safe), plus two
  * rules. An empty body is no body (browsers' fetch wrappers send `content-type: application/json`
- * with nothing), and a string containing NUL is a 400 naming the field rather than a database error.
+ * with nothing), and a string PostgreSQL cannot store (NUL, lone surrogates) is a 400 naming the
+ * field rather than a database error or a silently dropped analytics write.
  */
 export function jsonBodyParser(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error')
@@ -27,11 +31,13 @@ export function jsonBodyParser(app: FastifyInstance) {
     if (body.length === 0) return done(null, undefined)
     parse(req, body as string, (err: Error | null, value?: unknown) => {
       if (err) return done(err)
-      const field = findNul(value)
+      const field = findUnstorable(value)
       if (field) {
         return done(
           new AppError(CommonErrors.VALIDATION_FAILED, {
-            details: [{ field, message: 'must not contain NUL characters', rule: 'nul' }],
+            details: [
+              { field, message: 'must not contain NUL characters or lone surrogates', rule: 'unstorable' },
+            ],
           }),
         )
       }

@@ -35,7 +35,7 @@ export const rateLimiting = fp<{
       known.add(operationId)
       if (!config.enabled) return false
       const chosen = config.overrides[operationId] ?? rule
-      return { max: chosen.max, timeWindow: chosen.timeWindow, groupId: operationId }
+      return { max: chosen.max, timeWindow: chosen.timeWindow }
     })
     // A RATE_LIMITS entry that names no route is a typo that would silently leave a limit unchanged.
     app.addHook('onReady', async () => {

@@ -42,11 +42,13 @@ export const analyticsSessions = pgTable(
     startedAt: tstz('started_at').notNull().defaultNow(),
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
   },
+  // Only what the dashboards and erasure need: every index is paid for on each ingest write, so
+  // the partial ones cost nothing for the common anonymous session without a bio page.
   (t) => [
-    index('analytics_sessions_bio_page_started_idx').on(t.bioPageId, t.startedAt),
-    index('analytics_sessions_started_idx').on(t.startedAt),
-    index('analytics_sessions_visitor_idx').on(t.visitorId),
-    index('analytics_sessions_user_idx').on(t.userId),
+    index('analytics_sessions_bio_page_started_idx')
+      .on(t.bioPageId, t.startedAt)
+      .where(sql`${t.bioPageId} is not null`),
+    index('analytics_sessions_user_idx').on(t.userId).where(sql`${t.userId} is not null`),
     check('analytics_sessions_counters_check', sql`${t.pageViews} >= 0 and ${t.duration} >= 0`),
   ],
 )
@@ -67,12 +69,16 @@ export const analyticsPageViews = pgTable(
     /** Seconds: back-filled from the next pageview (0..3600) or set by the leave ping (clamped). */
     duration: doublePrecision('duration'),
     scrollDepth: doublePrecision('scroll_depth'),
-    /** When the leave ping last arrived; a repeated ping replaces, not adds to, the session time. */
+    /** When the leave ping last arrived. */
     leftAt: tstz('left_at'),
+    /** Whole seconds this view's leave ping added to its session; a repeated ping replaces them. */
+    leaveSeconds: integer('leave_seconds'),
   },
   (t) => [
     index('analytics_pageviews_session_entered_idx').on(t.sessionId, t.enteredAt),
-    index('analytics_pageviews_bio_page_entered_idx').on(t.bioPageId, t.enteredAt),
+    index('analytics_pageviews_bio_page_entered_idx')
+      .on(t.bioPageId, t.enteredAt)
+      .where(sql`${t.bioPageId} is not null`),
     check(
       'analytics_pageviews_ranges_check',
       sql`(${t.duration} is null or ${t.duration} between 0 and 3600) and (${t.scrollDepth} is null or ${t.scrollDepth} between 0 and 100)`,

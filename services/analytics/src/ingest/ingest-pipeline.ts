@@ -2,7 +2,8 @@ import { type Db, isTransient } from '@bio/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IngestConfig } from '../config.js'
 import type { AnalyticsSchema } from '../db/schema.js'
-import { Batcher, type BatcherStats } from './batcher.js'
+import type { BatcherStats } from './batcher.js'
+import { LanedBatcher } from './lanes.js'
 import {
   type IdentifyItem,
   type LeaveItem,
@@ -23,39 +24,63 @@ const acknowledged =
     return items.map(() => true as const)
   }
 
-/** The write path: one group-commit batcher per kind of write, all over one database. */
+/**
+ * The write path: per kind of write, `config.lanes` group-commit batchers over one database.
+ * Lanes are keyed by the row a write touches (the session; the pageview for leaves).
+ */
 export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConfig, log: FastifyBaseLogger) {
-  const common = { ...config, isTransient, log }
-  const sessions = new Batcher<SessionRow, string | null>({
-    ...common,
-    name: 'sessions',
-    fallback: null,
-    write: (rows) => writeSessions(db, rows),
-  })
-  const pageViews = new Batcher<PageViewItem, string | null>({
-    ...common,
-    name: 'pageviews',
-    fallback: null,
-    write: (items) => writePageViews(db, items),
-  })
-  const leaves = new Batcher<LeaveItem, true>({
-    ...common,
-    name: 'leaves',
-    fallback: true,
-    write: acknowledged((items) => writeLeaves(db, items)),
-  })
-  const heartbeats = new Batcher<string, true>({
-    ...common,
-    name: 'heartbeats',
-    fallback: true,
-    write: acknowledged((ids) => writeHeartbeats(db, ids)),
-  })
-  const identifies = new Batcher<IdentifyItem, true>({
-    ...common,
-    name: 'identifies',
-    fallback: true,
-    write: acknowledged((items) => writeIdentifies(db, items)),
-  })
+  const { lanes, ...batching } = config
+  const common = { ...batching, isTransient, log }
+  const sessions = new LanedBatcher<SessionRow, string | null>(
+    lanes,
+    {
+      ...common,
+      name: 'sessions',
+      fallback: null,
+      write: (rows) => writeSessions(db, rows),
+    },
+    (row) => row.id,
+  )
+  const pageViews = new LanedBatcher<PageViewItem, string | null>(
+    lanes,
+    {
+      ...common,
+      name: 'pageviews',
+      fallback: null,
+      write: (items) => writePageViews(db, items),
+    },
+    (item) => item.sessionId,
+  )
+  const leaves = new LanedBatcher<LeaveItem, true>(
+    lanes,
+    {
+      ...common,
+      name: 'leaves',
+      fallback: true,
+      write: acknowledged((items) => writeLeaves(db, items)),
+    },
+    (item) => item.id,
+  )
+  const heartbeats = new LanedBatcher<string, true>(
+    lanes,
+    {
+      ...common,
+      name: 'heartbeats',
+      fallback: true,
+      write: acknowledged((ids) => writeHeartbeats(db, ids)),
+    },
+    (id) => id,
+  )
+  const identifies = new LanedBatcher<IdentifyItem, true>(
+    lanes,
+    {
+      ...common,
+      name: 'identifies',
+      fallback: true,
+      write: acknowledged((items) => writeIdentifies(db, items)),
+    },
+    (item) => item.id,
+  )
   const all = { sessions, pageViews, leaves, heartbeats, identifies }
   return {
     ...all,

@@ -53,6 +53,8 @@ export interface IdentifyItem {
 type AnalyticsDb = Db<AnalyticsSchema>
 const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::json`
 const withOrder = <T>(items: T[]) => items.map((item, ord) => ({ ...item, ord }))
+const GAP_MIN = sql.raw(`interval '0 seconds'`)
+const GAP_MAX = sql.raw(`interval '3600 seconds'`)
 
 export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promise<(string | null)[]> {
   await db.execute(sql`
@@ -70,71 +72,72 @@ export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promis
 }
 
 /**
- * Pageviews, in one transaction: (1) insert the rows whose session exists, taking the session's
- * verified bio page; (2) one atomic UPDATE per touched session: `page_views + n` and `bounced`
- * from the new count (no read-then-write), locking sessions in id order; (3) back-fill the
- * duration of each new view's predecessor, in arrival order, only when the gap is within
- * [0, 3600] s. Step 2's row locks serialise concurrent batches on one session, so step 3 sees
- * every earlier view.
+ * Pageviews, in ONE statement (one round trip, its own atomic commit):
+ * - `i`: the batch's views whose session exists, with the session's verified bio page and, per
+ *   session, the arrival time of the next view of the same batch;
+ * - `ins`: inserts them; a view followed by another in the same batch gets its duration now;
+ * - `counted`: one atomic UPDATE per touched session, `page_views + n` and `bounced` computed
+ *   from the new count (no read-then-write);
+ * - `backfilled`: the session's latest earlier view (read from the statement's snapshot, so it
+ *   is the predecessor of the batch's first view) gets the gap as its duration.
+ * Durations are written only when the gap lies in [0, 3600] s. A session's views never travel in
+ * two batches at once (lanes are keyed by session), so arrival order is the order written.
  */
 export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<(string | null)[]> {
-  return db.transaction(async (tx) => {
-    const inserted = rowsOf<{ id: string }>(
-      await tx.execute(sql`
-        insert into analytics_pageviews (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at)
-        select i."id", i."sessionId", s.bio_page_id, i."path", i."title", i."referrer", i."linkClicked", i."enteredAt"
-        from json_to_recordset(${json(items)}) as i("id" uuid, "sessionId" uuid, "path" text, "title" text,
-          "referrer" text, "linkClicked" uuid, "enteredAt" timestamptz)
-        join analytics_sessions s on s.id = i."sessionId"
-        returning id`),
-    )
-    if (inserted.length === 0) return items.map(() => null)
-    const ok = new Set(inserted.map((r) => r.id))
-    const written = items
-      .filter((i) => ok.has(i.id))
-      .map(({ id, sessionId, enteredAt }) => ({ id, sessionId, enteredAt }))
-    await tx.execute(sql`
-      with c as (
-        select i."sessionId" as session_id, count(*)::int as n, max(i."enteredAt") as last_at
-        from json_to_recordset(${json(written)}) as i("sessionId" uuid, "enteredAt" timestamptz)
-        group by 1
-      ), locked as (
-        select s.id from analytics_sessions s join c on c.session_id = s.id order by s.id for update
+  const rows = rowsOf<{ id: string }>(
+    await db.execute(sql`
+      with i as (
+        select x."id", x."sessionId", x."path", x."title", x."referrer", x."linkClicked", x."enteredAt",
+               s.bio_page_id,
+               lead(x."enteredAt") over (partition by x."sessionId" order by x."enteredAt", x."ord") as next_at
+        from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "sessionId" uuid, "path" text,
+          "title" text, "referrer" text, "linkClicked" uuid, "enteredAt" timestamptz, "ord" int)
+        join analytics_sessions s on s.id = x."sessionId"
+      ), ins as (
+        insert into analytics_pageviews (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at, duration)
+        select "id", "sessionId", bio_page_id, "path", "title", "referrer", "linkClicked", "enteredAt",
+               case when next_at - "enteredAt" between ${GAP_MIN} and ${GAP_MAX}
+                    then extract(epoch from next_at - "enteredAt") end
+        from i
+        returning id, session_id, entered_at
+      ), per_session as (
+        select session_id, count(*)::int as n, min(entered_at) as first_at, max(entered_at) as last_at
+        from ins group by 1
+      ), counted as (
+        update analytics_sessions s
+        set page_views = s.page_views + p.n,
+            bounced = s.page_views + p.n < 2,
+            last_activity_at = greatest(s.last_activity_at, p.last_at)
+        from per_session p
+        where s.id = p.session_id
+      ), prev as (
+        select v.id, p.first_at - v.entered_at as gap
+        from per_session p
+        cross join lateral (
+          select id, entered_at from analytics_pageviews
+          where session_id = p.session_id
+          order by entered_at desc, id desc
+          limit 1
+        ) v
+      ), backfilled as (
+        update analytics_pageviews v
+        set duration = extract(epoch from prev.gap)
+        from prev
+        where v.id = prev.id and prev.gap between ${GAP_MIN} and ${GAP_MAX}
       )
-      update analytics_sessions s
-      set page_views = s.page_views + c.n,
-          bounced = s.page_views + c.n < 2,
-          last_activity_at = greatest(s.last_activity_at, c.last_at)
-      from c
-      where s.id = c.session_id and s.id in (select id from locked)`)
-    await tx.execute(sql`
-      with new as (
-        select i."id", i."sessionId" from json_to_recordset(${json(written)}) as i("id" uuid, "sessionId" uuid)
-      ), ordered as (
-        select p.id, p.entered_at,
-               lead(p.id) over w as next_id,
-               lead(p.entered_at) over w as next_at
-        from analytics_pageviews p
-        where p.session_id in (select "sessionId" from new)
-        window w as (partition by p.session_id order by p.entered_at, p.id)
-      )
-      update analytics_pageviews p
-      set duration = extract(epoch from o.next_at - o.entered_at)
-      from ordered o
-      where p.id = o.id
-        and o.next_id in (select "id" from new)
-        and o.next_at - o.entered_at between interval '0 seconds' and interval '3600 seconds'`)
-    return items.map((i) => (ok.has(i.id) ? i.id : null))
-  })
+      select id from ins`),
+  )
+  const written = new Set(rows.map((r) => r.id))
+  return items.map((item) => (written.has(item.id) ? item.id : null))
 }
 
 /**
- * Page-leave pings: duration clamped to [0, 3600], scroll depth to [0, 100]; the session's
- * duration grows by round(duration) minus what an earlier leave of the same view had added
- * (round of its duration), so a repeated ping (pagehide after visibilitychange) replaces rather
- * than double-counts. Within a
- * batch the last ping per view wins. `old` reads the statement's snapshot (no FOR UPDATE: rows
- * this same statement updates would be invisible to it); one process writes leaves in series.
+ * Page-leave pings: duration clamped to [0, 3600], scroll depth to [0, 100] (NULL stays NULL).
+ * The session's duration grows by round(duration) minus the seconds an earlier leave of the same
+ * view added (`leave_seconds`), so a repeated ping (visibilitychange, then pagehide) replaces
+ * rather than double-counts, whatever a back-fill did to the view's duration in between. Within
+ * a batch the last ping per view wins. `old` reads the statement's snapshot (no FOR UPDATE: rows
+ * this same statement updates would be invisible to it); a view's leaves travel in one lane.
  */
 export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<void> {
   await db.execute(sql`
@@ -145,15 +148,16 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
       from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "duration" float8, "scrollDepth" float8, "ord" int)
       order by "id", "ord" desc
     ), old as (
-      select p.id, p.session_id, case when p.left_at is null then 0 else coalesce(p.duration, 0) end as prev
+      select p.id, p.session_id, coalesce(p.leave_seconds, 0) as prev
       from analytics_pageviews p join i on i.id = p.id
     ), upd as (
       update analytics_pageviews p
-      set duration = i.duration, scroll_depth = coalesce(i.scroll, p.scroll_depth), left_at = now()
+      set duration = i.duration, scroll_depth = coalesce(i.scroll, p.scroll_depth), left_at = now(),
+          leave_seconds = round(i.duration::numeric)::int
       from i where p.id = i.id
       returning p.id
     ), d as (
-      select old.session_id, sum(round(i.duration::numeric) - round(old.prev::numeric))::int as delta
+      select old.session_id, sum(round(i.duration::numeric)::int - old.prev)::int as delta
       from old join i on i.id = old.id join upd on upd.id = old.id
       group by 1
     )
