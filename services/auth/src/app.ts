@@ -14,6 +14,7 @@ import type { AuthConfig } from './config.js'
 import { type AuthSchema, schema } from './db/schema.js'
 import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
+import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
 import { authRoutes } from './routes/auth-routes.js'
 import { AUTH_PREFIX } from './routes/refresh-cookie.js'
 
@@ -58,6 +59,11 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
       createAccessTokenSigner({ ...config.tokens, ttlSeconds: config.tokens.accessTtlSeconds }),
     now,
     log: app.log,
+  })
+  // Once argon2 has started libuv's thread pool, let the event loop come first (see thread-priority.ts).
+  void service.warmUp.then(() => {
+    const threads = deprioritizeWorkerThreads(config.hashThreadNiceness)
+    app.log.debug({ threads }, 'worker threads deprioritized')
   })
   await app.register(cookie)
   await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })

@@ -31,6 +31,7 @@ export const AuthEnv = Type.Object({
   ARGON2_MEMORY_KIB: Type.Integer({ default: 19_456, minimum: 19_456 }),
   ARGON2_TIME_COST: Type.Integer({ default: 2, minimum: 2 }),
   ARGON2_PARALLELISM: Type.Integer({ default: 1, minimum: 1 }),
+  HASH_THREAD_NICENESS: Type.Integer({ default: 10, minimum: 0, maximum: 19 }),
   LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
   LOGIN_LOCK_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 })
@@ -47,6 +48,8 @@ export interface AuthConfig {
   locales: { supported: string[]; fallback: string }
   policyVersions: { terms: string; privacy: string }
   argon2: { memoryCost: number; timeCost: number; parallelism: number }
+  /** Niceness of the threads that hash (all but the event loop's); 0 leaves them alone. */
+  hashThreadNiceness: number
   lockout: { threshold: number; seconds: number }
 }
 
@@ -77,6 +80,7 @@ export function loadAuthConfig(source: Env): AuthConfig {
       timeCost: env.ARGON2_TIME_COST,
       parallelism: env.ARGON2_PARALLELISM,
     },
+    hashThreadNiceness: env.HASH_THREAD_NICENESS,
     lockout: { threshold: env.LOGIN_LOCK_THRESHOLD, seconds: env.LOGIN_LOCK_SECONDS },
   }
 }

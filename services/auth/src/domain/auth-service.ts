@@ -7,8 +7,9 @@ import { logout, rotateRefreshToken } from './token-rotation.js'
 
 /** The auth domain's verbs, bound to their dependencies. Routes call exactly one of these. */
 export function createAuthService(deps: AuthDeps) {
-  const login = createLogin(deps)
+  const { login, warmUp } = createLogin(deps)
   return {
+    warmUp,
     register: (input: RegisterBody, ctx: RequestContext) => register(deps, input, ctx),
     login: (input: LoginBody, ctx: RequestContext) => login(input, ctx),
     refresh: (token: string | undefined, ctx: RequestContext) => rotateRefreshToken(deps, token, ctx),

@@ -21,7 +21,7 @@ const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT
 export function createLogin(deps: AuthDeps) {
   const dummyHash = deps.hasher.hash('dummy-password-for-timing')
 
-  return async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
+  async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
     const now = deps.now()
     const users = usersRepository(deps.db)
     const user = await users.findByEmail(normalizeEmail(input.email))
@@ -50,4 +50,8 @@ export function createLogin(deps: AuthDeps) {
     })
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   }
+
+  /** Resolves once the dummy hash exists (and with it libuv's thread pool). */
+  const warmUp = dummyHash.then(() => undefined)
+  return { login, warmUp }
 }
