@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { createAccessTokenSigner, type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -48,9 +48,12 @@ export interface AnalyticsHarness {
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
 export async function analyticsHarness(): Promise<AnalyticsHarness> {
-  const testDb = await createTestDatabase('analytics')
-  const database = await openDatabase(testConfig({}, testDb.url).db, schema)
-  await database.migrate(MIGRATIONS_FOLDER)
+  const { testDb, database, close } = await migratedTestDatabase(
+    'analytics',
+    (url) => testConfig({}, url).db,
+    schema,
+    MIGRATIONS_FOLDER,
+  )
   const apps: Awaited<ReturnType<typeof buildAnalyticsApp>>[] = []
   return {
     testDb,
@@ -69,8 +72,7 @@ export async function analyticsHarness(): Promise<AnalyticsHarness> {
     },
     async close() {
       await Promise.all(apps.map((a) => a.close()))
-      await database.close()
-      await testDb.drop()
+      await close()
     },
   }
 }

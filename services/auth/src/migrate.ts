@@ -1,16 +1,7 @@
-import { ConfigError, openDatabase } from '@bio/shared'
+import { migrateCommand } from '@bio/shared'
 import { loadAuthConfig } from './config.js'
 import { MIGRATIONS_FOLDER } from './db/migrations.js'
 import { schema } from './db/schema.js'
 
 /** `npm run migrate`: applies the auth migrations to AUTH_DATABASE_URL (or the embedded database). */
-try {
-  const config = loadAuthConfig(process.env)
-  const database = await openDatabase(config.db, schema)
-  await database.migrate(MIGRATIONS_FOLDER)
-  await database.close()
-  process.stdout.write(`auth: migrations applied (${database.kind})\n`)
-} catch (err) {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`)
-  process.exit(1)
-}
+await migrateCommand('auth', () => loadAuthConfig(process.env).db, schema, MIGRATIONS_FOLDER)

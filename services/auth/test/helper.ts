@@ -1,5 +1,5 @@
 import { type DatabaseHandle, openDatabase } from '@bio/shared'
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { eq, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -44,9 +44,12 @@ export interface AuthHarness {
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
 export async function authHarness(): Promise<AuthHarness> {
-  const testDb = await createTestDatabase('auth')
-  const database = await openDatabase(testConfig({}, testDb.url).db, schema)
-  await database.migrate(MIGRATIONS_FOLDER)
+  const { testDb, database, close } = await migratedTestDatabase(
+    'auth',
+    (url) => testConfig({}, url).db,
+    schema,
+    MIGRATIONS_FOLDER,
+  )
   const apps: Awaited<ReturnType<typeof buildAuthApp>>[] = []
   return {
     testDb,
@@ -65,8 +68,7 @@ export async function authHarness(): Promise<AuthHarness> {
     },
     async close() {
       await Promise.all(apps.map((a) => a.close()))
-      await database.close()
-      await testDb.drop()
+      await close()
     },
   }
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import type { DatabaseConfig } from '../config/common-env.js'
+import { type DatabaseHandle, openDatabase } from '../db/database.js'
 
 /** Server the tests use; CI starts it when it is down. */
 export const TEST_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -31,6 +33,33 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
       } finally {
         await a.end()
       }
+    },
+  }
+}
+
+export interface MigratedTestDatabase<S extends Record<string, unknown>> {
+  testDb: TestDatabase
+  database: DatabaseHandle<S>
+  /** Closes the handle and drops the database. */
+  close(): Promise<void>
+}
+
+/** A fresh test database, opened with the service's own database config and migrated. */
+export async function migratedTestDatabase<S extends Record<string, unknown>>(
+  prefix: string,
+  configFor: (url: string) => DatabaseConfig,
+  schema: S,
+  migrationsFolder: string,
+): Promise<MigratedTestDatabase<S>> {
+  const testDb = await createTestDatabase(prefix)
+  const database = await openDatabase(configFor(testDb.url), schema)
+  await database.migrate(migrationsFolder)
+  return {
+    testDb,
+    database,
+    async close() {
+      await database.close()
+      await testDb.drop()
     },
   }
 }
