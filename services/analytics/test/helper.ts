@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { createAccessTokenSigner, type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
+import { createAccessTokenSigner, type DatabaseHandle, rowsOf } from '@bio/shared'
 import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'

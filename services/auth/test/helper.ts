@@ -1,4 +1,4 @@
-import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import type { DatabaseHandle } from '@bio/shared'
 import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { eq, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
