@@ -4,7 +4,10 @@ import {
   createAccessTokenVerifier,
   createServiceApp,
   type DatabaseHandle,
+  type GeoLookup,
+  noGeoLookup,
   openDatabase,
+  openGeoLookup,
   type ServiceAppOptions,
 } from '@bio/shared'
 import type { AnalyticsConfig } from './config.js'
@@ -12,8 +15,8 @@ import { type AnalyticsSchema, schema } from './db/schema.js'
 import { createAnalyticsService } from './domain/analytics-service.js'
 import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipeline.js'
 import { monotonic, preciseNow } from './lib/clock.js'
-import { type GeoLookup, noGeoLookup, openGeoLookup } from './lib/geoip.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
+import { trackerRoutes } from './routes/tracker-routes.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -79,5 +82,6 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
   })
   await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
   await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })
+  await app.register(trackerRoutes)
   return app
 }

@@ -18,7 +18,6 @@ export const AnalyticsEnv = Type.Object({
   ANALYTICS_BODY_LIMIT: Type.Integer({ default: 8192, minimum: 1024 }),
   TRACKING_HMAC_SECRET: Type.String({ minLength: 32 }),
   VISITOR_HASH_SECRET: Type.String({ minLength: 32 }),
-  GEOIP_DB_PATH: Type.Optional(Type.String({ minLength: 1 })),
   INGEST_MAX_BATCH: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
   INGEST_MAX_WAIT_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
   INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { createAccessTokenSigner, type DatabaseHandle, rowsOf } from '@bio/shared'
+import { createAccessTokenSigner, type DatabaseHandle, type GeoLookup, rowsOf } from '@bio/shared'
 import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
@@ -8,7 +8,6 @@ import { buildAnalyticsApp } from '../src/app.js'
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../src/config.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
 import { type AnalyticsSchema, schema } from '../src/db/schema.js'
-import type { GeoLookup } from '../src/lib/geoip.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
 export const TRACKING_SECRET = 'tracking-secret-at-least-32-bytes-long!!!!'
@@ -269,7 +268,7 @@ export function recordingGeo(answer: { country: string | null; city: string | nu
   const geo: GeoLookup = {
     lookup(ip) {
       seen.push(ip)
-      return answer
+      return { countryCode: null, ...answer }
     },
   }
   return { geo, seen }

@@ -6,7 +6,10 @@ import {
   createAccessTokenVerifier,
   createServiceApp,
   type DatabaseHandle,
+  type GeoLookup,
+  noGeoLookup,
   openDatabase,
+  openGeoLookup,
   type ServiceAppOptions,
 } from '@bio/shared'
 import cookie from '@fastify/cookie'
@@ -27,6 +30,7 @@ export interface BuildAuthAppOptions {
   /** An open database; by default one is opened from `config.db`. */
   database?: DatabaseHandle<AuthSchema>
   hasher?: PasswordHasher
+  geo?: GeoLookup
   now?: () => Date
   sign?: AccessTokenSigner
   logger?: ServiceAppOptions['logger']
@@ -54,6 +58,7 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     db: database.db,
     config,
     hasher: options.hasher ?? argon2Hasher(config.argon2),
+    geo: options.geo ?? (config.geoipDbPath ? await openGeoLookup(config.geoipDbPath) : noGeoLookup),
     sign:
       options.sign ??
       createAccessTokenSigner({ ...config.tokens, ttlSeconds: config.tokens.accessTtlSeconds }),

@@ -44,6 +44,7 @@ export interface AuthConfig {
   tokens: TokenConfig & { accessTtlSeconds: number; refreshTtlSeconds: number; reuseGraceSeconds: number }
   cookie: { secure: boolean; domain: string | undefined }
   bodyLimit: number
+  geoipDbPath: string | undefined
   registrationEnabled: boolean
   locales: { supported: string[]; fallback: string }
   policyVersions: { terms: string; privacy: string }
@@ -72,6 +73,7 @@ export function loadAuthConfig(source: Env): AuthConfig {
     },
     cookie: { secure: env.COOKIE_SECURE ?? env.NODE_ENV === 'production', domain: env.COOKIE_DOMAIN },
     bodyLimit: env.AUTH_BODY_LIMIT,
+    geoipDbPath: env.GEOIP_DB_PATH,
     registrationEnabled: env.REGISTRATION_ENABLED,
     locales: { supported, fallback: env.DEFAULT_LOCALE.toLowerCase() },
     policyVersions: { terms: env.TERMS_VERSION, privacy: env.PRIVACY_VERSION },

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '@bio/shared'
+import type { DatabaseHandle, GeoLookup } from '@bio/shared'
 import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { eq, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
@@ -38,6 +38,7 @@ export interface AuthHarness {
     env?: Record<string, string>
     now?: () => Date
     hasher?: PasswordHasher
+    geo?: GeoLookup
   }): ReturnType<typeof buildAuthApp>
   close(): Promise<void>
 }
@@ -60,6 +61,7 @@ export async function authHarness(): Promise<AuthHarness> {
         config,
         database,
         hasher: options.hasher ?? fastHasher(),
+        geo: options.geo,
         now: options.now,
         logger: false,
       })

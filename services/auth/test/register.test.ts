@@ -252,6 +252,26 @@ describe('POST /register: consent and attribution', () => {
     expect(device.startsWith('UA/xxx')).toBe(true)
   })
 
+  it('stores the ISO country of the client IP as registrationCountry (GeoIP), never the IP', async () => {
+    const seen: string[] = []
+    const geoApp = await h.build({
+      env: { TRUST_PROXY: 'true' },
+      geo: {
+        lookup: (ip) => {
+          seen.push(ip)
+          return { country: 'Turkey', countryCode: 'TR', city: 'Istanbul' }
+        },
+      },
+    })
+    const user = await registerUser(geoApp, {}, { 'cf-connecting-ip': '203.0.113.9' })
+    expect(seen).toEqual(['203.0.113.9'])
+    const row = (await userById(h, user.userId))!
+    expect(row.registrationCountry).toBe('TR')
+    expect(JSON.stringify(row)).not.toContain('203.0.113')
+    // Without a GeoIP database the country is unknown.
+    expect((await userById(h, (await registerUser(app)).userId))!.registrationCountry).toBeNull()
+  })
+
   it("sets referred_by from an existing user's referral code", async () => {
     const referrer = await registerUser(app)
     const code = (await userById(h, referrer.userId))!.referralCode

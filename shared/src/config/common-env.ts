@@ -23,6 +23,7 @@ export const CommonEnv = Type.Object({
   RATE_LIMIT_ENABLED: Bool(true),
   RATE_LIMITS: Type.String({ default: '' }),
   DATA_DIR: Type.String({ default: '.data' }),
+  GEOIP_DB_PATH: Type.Optional(Type.String({ minLength: 1 })),
   DB_POOL_MAX: Int(10, 1),
   DB_STATEMENT_TIMEOUT_MS: Int(5000, 100),
   DB_CONNECT_TIMEOUT_S: Int(5, 1),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type CreateSessionBody,
+  type GeoLookup,
   isUuid,
   type PageLeaveBody,
   type RecordPageViewBody,
@@ -9,7 +10,6 @@ import {
 import type { AnalyticsConfig } from '../config.js'
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js'
 import { isoMicros } from '../lib/clock.js'
-import type { GeoLookup } from '../lib/geoip.js'
 import { referrerDomain } from '../lib/referrer.js'
 import { deviceInfo, isBotUserAgent } from '../lib/user-agent.js'
 import { hashVisitorId } from '../lib/visitor-hash.js'

@@ -1,4 +1,4 @@
-import type { AccessTokenSigner, Db } from '@bio/shared'
+import type { AccessTokenSigner, Db, GeoLookup } from '@bio/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthSchema } from '../db/schema.js'
@@ -9,6 +9,8 @@ export interface AuthDeps {
   db: Db<AuthSchema>
   config: AuthConfig
   hasher: PasswordHasher
+  /** Registration country from the client IP; the IP itself is never stored. */
+  geo: GeoLookup
   sign: AccessTokenSigner
   now: () => Date
   log: FastifyBaseLogger

@@ -65,6 +65,7 @@ export async function register(
       firstLandingPage: input.firstLandingPage ?? null,
       acquiredViaCreatorId: input.acquiredViaCreatorId ?? null,
       registrationDevice: ctx.userAgent?.slice(0, 512) ?? null,
+      registrationCountry: deps.geo.lookup(ctx.ip).countryCode,
       termsVersion: config.policyVersions.terms,
       termsAcceptedAt: now,
       privacyVersion: config.policyVersions.privacy,

@@ -1,7 +1,10 @@
 import maxmind, { type CityResponse, type Reader } from 'maxmind'
 
 export interface GeoLocation {
+  /** English country name, as the dashboards show it ("Turkey"). */
   country: string | null
+  /** ISO 3166-1 alpha-2 code ("TR"). */
+  countryCode: string | null
   city: string | null
 }
 
@@ -9,13 +12,13 @@ export interface GeoLookup {
   lookup(ip: string): GeoLocation
 }
 
-const NONE: GeoLocation = { country: null, city: null }
+const NONE: GeoLocation = { country: null, countryCode: null, city: null }
 
 /** No database configured: every lookup is unknown. */
 export const noGeoLookup: GeoLookup = { lookup: () => NONE }
 
 /**
- * Country and city names (English) from a MaxMind-format (.mmdb) City database. The IP is only
+ * Country (English name and ISO code) and city from a MaxMind-format (.mmdb) City database. The IP is only
  * looked up, never stored. Any failure is an unknown location.
  */
 export async function openGeoLookup(path: string): Promise<GeoLookup> {
@@ -24,7 +27,11 @@ export async function openGeoLookup(path: string): Promise<GeoLookup> {
     lookup(ip) {
       try {
         const hit = reader.get(ip)
-        return { country: hit?.country?.names?.en ?? null, city: hit?.city?.names?.en ?? null }
+        return {
+          country: hit?.country?.names?.en ?? null,
+          countryCode: hit?.country?.iso_code ?? null,
+          city: hit?.city?.names?.en ?? null,
+        }
       } catch {
         return NONE
       }
