@@ -28,9 +28,12 @@ export type ErrorEnvelope = Static<typeof ErrorEnvelope>
 /** `{ ok: true }`, the answer of the silent analytics writes. */
 export const OkResult = Type.Object({ ok: Type.Literal(true) })
 
-/** Declares the same error envelope for each listed status, for the OpenAPI document. */
+/**
+ * Declares the error envelope for each listed status, for the OpenAPI document. 500 is always
+ * added: any route can fail unexpectedly, and its body is the same envelope.
+ */
 export const errors = <S extends number>(...statuses: S[]) =>
-  Object.fromEntries(statuses.map((s) => [s, ErrorEnvelope])) as Record<S, typeof ErrorEnvelope>
+  Object.fromEntries([...statuses, 500].map((s) => [s, ErrorEnvelope])) as Record<S | 500, typeof ErrorEnvelope>
 
 /** Wraps a handler's result in the success envelope. */
 export const success = <T>(data: T) => ({ success: true as const, data })
