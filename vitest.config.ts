@@ -4,7 +4,13 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['shared/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
+    include: [
+      'shared/test/**/*.test.ts',
+      'services/*/test/**/*.test.ts',
+      'scripts/test/**/*.test.ts',
+      // The browser suite (Chromium); its tests and hooks set their own, longer timeouts.
+      'scripts/e2e/**/*.test.ts',
+    ],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',

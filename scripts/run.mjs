@@ -37,9 +37,14 @@ function ensureInstalled() {
   pnpm(['install', '--frozen-lockfile'])
 }
 
+const TRACKER = existsSync(join(root, 'services', 'analytics', 'tracker', 'src'))
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+
 function build() {
   console.log('› building')
   run(bin('tsc'), ['-b', ...SERVICES.map((s) => `services/${s}`)])
+  // The browser tracker the analytics service serves (services/analytics/public/tracker.{js,mjs}).
+  if (TRACKER) run(process.execPath, ['scripts/build-tracker.mjs'])
 }
 
 const SECRETS = ['JWT_SECRET', 'TRACKING_HMAC_SECRET', 'VISITOR_HASH_SECRET']
@@ -121,10 +126,25 @@ function test(args) {
   build()
   console.log('› typecheck')
   run(bin('tsc'), ['-p', 'tsconfig.json'])
+  if (TRACKER) run(bin('tsc'), ['-p', 'services/analytics/tracker'])
   console.log('› lint')
   run(bin('biome'), ['check', '.'])
+  if (!existsSync(CHROMIUM)) {
+    // The browser suite (scripts/e2e) skips without Chromium, except in CI, where it fails.
+    const line = '!'.repeat(100)
+    console.warn(
+      `\n${line}\n! ${CHROMIUM} is missing: the browser end-to-end tests (scripts/e2e) will be SKIPPED.` +
+        `\n! Install it with: apt-get install -y chromium (CI does; there they fail instead).\n${line}\n`,
+    )
+  }
   console.log('› tests')
   run(bin('vitest'), ['run', ...args])
+}
+
+/** Rewrites shared/openapi/*.json and *.d.ts from what the services serve (needs the test PostgreSQL). */
+function openapi() {
+  ensureInstalled()
+  run(bin('vitest'), ['run', 'scripts/test/openapi.test.ts', '--update'])
 }
 
 function bench(args) {
@@ -141,6 +161,7 @@ const commands = {
   bench: () => bench(rest),
   install: ensureInstalled,
   build,
+  openapi,
 }
 if (!commands[command]) {
   console.error(`usage: node scripts/run.mjs <${Object.keys(commands).join('|')}>`)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Proves the README's start command on a fresh clone: clones this repository's HEAD into a temp
 // folder, runs `npm start` there (install, build, migrate, both services on the embedded
-// database), drives register → session → pageview → identify over HTTP, then sends SIGTERM and
-// expects a clean exit. CI runs it after the tests.
+// database), drives register → session → pageview → identify over HTTP, fetches the browser
+// tracker, then sends SIGTERM and expects a clean exit. CI runs it after the tests.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -91,6 +91,14 @@ try {
   })
   if (identify.status !== 200) fail(`identify answered ${identify.status}`)
   console.log('› register → session → pageview → identify worked across both services')
+  // `npm start` built the browser tracker, and analytics serves it.
+  const tracker = await fetch(url('analytics', '/tracker.js'))
+  const type = tracker.headers.get('content-type')
+  if (tracker.status !== 200 || !type?.startsWith('text/javascript')) {
+    fail(`GET /tracker.js answered ${tracker.status} (${type})`)
+  }
+  if (!(await tracker.text()).includes('bioAnalytics')) fail('GET /tracker.js is not the tracker')
+  console.log('› the browser tracker is served at /tracker.js')
 
   // The signal a process manager sends to `npm start`: npm forwards it to the services, which drain and exit 0.
   process.kill(child.pid, 'SIGTERM')

@@ -22,6 +22,9 @@ export interface DatabaseHandle<S extends Record<string, unknown>> {
   close(): Promise<void>
 }
 
+/** Longest wait before reconnecting after a failed connection attempt (seconds). */
+export const RECONNECT_BACKOFF_MAX_S = 0.5
+
 /**
  * Opens PostgreSQL through postgres.js when `config.url` is set, otherwise the embedded PGlite
  * (real PostgreSQL in WebAssembly) with its data under `config.dataDir` (`memory://` for none).
@@ -34,6 +37,10 @@ export async function openDatabase<S extends Record<string, unknown>>(
     const client = postgres(config.url, {
       max: config.poolMax,
       connect_timeout: config.connectTimeoutS,
+      // postgres.js delays a connection's next attempt after a failed one by a backoff that grows
+      // to 20 s by default; a query waits for it, so during and after an outage requests hung for
+      // up to 20 s. Connections are only opened for a query, so a short cap costs nothing.
+      backoff: (retries: number) => Math.min(0.05 * retries, RECONNECT_BACKOFF_MAX_S),
       idle_timeout: 30,
       max_lifetime: 60 * 30,
       onnotice: () => {},

@@ -18,10 +18,11 @@ import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling, sendError, toAppError } from './error-handler.js'
 import { useJsonBodies } from './json-body.js'
+import { serializeError } from './log-serializers.js'
 import { type MetricsOptions, metricsPlugin } from './metrics.js'
 import { overloadProtection } from './overload.js'
 import { rateLimiting } from './rate-limit.js'
-import { type ResourcePolicy, useSecurityHeaders } from './security-headers.js'
+import { type ResourcePolicy, securityHeaders } from './security-headers.js'
 
 export type App = FastifyInstance<
   Server,
@@ -66,6 +67,7 @@ export function loggerOptions(http: HttpConfig): FastifyServerOptions['logger'] 
   return {
     level: http.logLevel,
     redact: { paths: LOG_REDACT, censor: '[redacted]' },
+    serializers: { err: serializeError },
     ...(http.pretty
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
       : {}),
@@ -80,6 +82,7 @@ export function loggerOptions(http: HttpConfig): FastifyServerOptions['logger'] 
  */
 export async function createServiceApp(options: ServiceAppOptions): Promise<App> {
   const { http } = options
+  const secure = securityHeaders(options.resourcePolicy ?? 'same-site')
   const app = Fastify<Server>({
     logger: options.logger ?? loggerOptions(http),
     genReqId: correlationId,
@@ -93,6 +96,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     // Errors Fastify raises before routing (a path parameter over the limit, a malformed
     // %-escape) go through the same mapping as everything else.
     frameworkErrors: (err, req, reply) => {
+      // No hook runs for these: the security headers are set here.
+      reply.headers(secure)
       sendError(req, reply, toAppError(err) ?? new AppError(CommonErrors.BAD_REQUEST))
     },
     routerOptions: { maxParamLength: 200 },
@@ -114,14 +119,21 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   })
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id)
+    // First, so that every answer has them: the 503 of a closing app was sent before a later hook ran.
+    reply.headers(secure)
     if (closing) {
       reply.header('connection', 'close')
       throw new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '1' } })
     }
   })
+  // A request that was in flight when close() began must close its kept-alive connection too:
+  // server.close() only reaps connections that are idle at that moment, so one that answers later
+  // held the shutdown open for the keep-alive timeout (72 s), far past SHUTDOWN_TIMEOUT_MS.
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
   await app.register(errorHandling)
   await app.register(metricsPlugin, { service: options.name, gauges: options.gauges })
-  useSecurityHeaders(app, options.resourcePolicy ?? 'same-site')
   await app.register(overloadProtection, http.overload)
   await app.register(cors, {
     origin: http.corsOrigins.length > 0 ? http.corsOrigins : false,

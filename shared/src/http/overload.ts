@@ -11,6 +11,8 @@ export interface OverloadOptions {
   maxHeapUsedMb: number
 }
 
+const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
+
 /**
  * Load shedding with @fastify/under-pressure: past the event-loop-delay or heap threshold every
  * request is answered at once with 503 SERVICE_UNAVAILABLE and `retry-after`, in the envelope,
@@ -25,7 +27,9 @@ export const overloadProtection = fp<OverloadOptions>(
       sampleInterval: 250,
       // Async, so under-pressure passes the rejection to Fastify's error handler (the envelope).
       pressureHandler: async (req, _reply, type) => {
-        if (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics') return
+        // By path: a probe with a query string (`/readyz?lb=1`) was shed, so under pressure the
+        // orchestrator saw a dead instance instead of the truth.
+        if (PROBES.has(req.url.split('?', 1)[0]!)) return
         req.log.warn({ type }, 'shedding load')
         throw new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '5' } })
       },

@@ -16,6 +16,21 @@ declare module 'fastify' {
   }
 }
 
+/** Resolves true once `redis` is ready, false if it is not within `timeoutMs`. */
+function connected(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      redis.off('ready', onReady)
+      resolve(ok)
+    }
+    const onReady = () => done(true)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    redis.on('ready', onReady)
+  })
+}
+
 export const MINUTE = 60_000
 export const HOUR = 3_600_000
 
@@ -63,7 +78,16 @@ export const rateLimiting = fp<{
           i18nVars: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) },
         }),
     })
-    if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())))
+    if (redis) {
+      // With the offline queue off, a command sent before the connection is up fails, and the
+      // request is let through (skipOnError): every limit was off until Redis had connected. Start
+      // serving once it has, or after the connect timeout (then failing open, as documented).
+      app.addHook('onReady', async () => {
+        if (!(await connected(redis, 2500)))
+          app.log.warn('redis not ready; rate limits fail open until it is')
+      })
+      app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())))
+    }
   },
   { name: 'rate-limiting', fastify: '5.x' },
 )

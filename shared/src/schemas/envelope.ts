@@ -33,7 +33,10 @@ export const OkResult = Type.Object({ ok: Type.Literal(true) })
  * added: any route can fail unexpectedly, and its body is the same envelope.
  */
 export const errors = <S extends number>(...statuses: S[]) =>
-  Object.fromEntries([...statuses, 500].map((s) => [s, ErrorEnvelope])) as Record<S | 500, typeof ErrorEnvelope>
+  Object.fromEntries([...statuses, 500].map((s) => [s, ErrorEnvelope])) as Record<
+    S | 500,
+    typeof ErrorEnvelope
+  >
 
 /** Wraps a handler's result in the success envelope. */
 export const success = <T>(data: T) => ({ success: true as const, data })

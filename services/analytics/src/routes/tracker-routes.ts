@@ -28,19 +28,20 @@ function matches(header: string | undefined, etag: string): boolean {
 
 /**
  * The browser tracker at GET /tracker.js (classic script, `window.bioAnalytics`) and
- * GET /tracker.mjs (ES module). Files are read once, on first request; when they were not built
- * the answer is the 404 envelope and the next request looks again. Any origin may load them
- * (`Access-Control-Allow-Origin: *` for module scripts, and the service's
+ * GET /tracker.mjs (ES module), from `dir` (default TRACKER_DIR). Each file is read once, on its
+ * first request (a rebuilt tracker is served after a restart); when it was not built the answer is
+ * the 404 envelope and the next request looks again. Any origin may load them
+ * (`Access-Control-Allow-Origin: *`, which module scripts need, and the service's
  * `Cross-Origin-Resource-Policy: cross-origin`).
  */
-export const trackerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const trackerRoutes: FastifyPluginAsyncTypebox<{ dir?: URL }> = async (app, { dir = TRACKER_DIR }) => {
   const cache = new Map<string, Asset>()
 
   async function asset(file: string): Promise<Asset | undefined> {
     const hit = cache.get(file)
     if (hit) return hit
     try {
-      const body = await readFile(new URL(file, TRACKER_DIR))
+      const body = await readFile(new URL(file, dir))
       const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
       const loaded = { body, etag }
       cache.set(file, loaded)

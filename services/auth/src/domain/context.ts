@@ -21,6 +21,8 @@ export interface RequestContext {
   ip: string
   userAgent: string | undefined
   acceptLanguage: string | undefined
+  /** The request's logger (its lines carry the correlation id); `deps.log` when absent. */
+  log?: FastifyBaseLogger
 }
 
 /** A refresh token to hand to the client (cookie or body), with its lifetime. */

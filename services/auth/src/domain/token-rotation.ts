@@ -18,15 +18,23 @@ async function rotatedTokenUsed(
   userId: string,
   sessionId: string,
   rotatedAt: Date,
+  ctx: RequestContext,
 ): Promise<never> {
   const age = deps.now().getTime() - rotatedAt.getTime()
   if (age < deps.config.tokens.reuseGraceSeconds * 1000) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
-  return detectReuse(deps, userId, sessionId)
+  return detectReuse(deps, userId, sessionId, ctx)
 }
 
-async function detectReuse(deps: AuthDeps, userId: string, sessionId: string): Promise<never> {
+async function detectReuse(
+  deps: AuthDeps,
+  userId: string,
+  sessionId: string,
+  ctx: RequestContext,
+): Promise<never> {
   const revoked = await refreshSessionsRepository(deps.db).revokeAllForUser(userId, deps.now())
-  deps.log.warn({ userId, sessionId, revoked }, 'refresh token reuse detected; all sessions revoked')
+  // The request's logger, so the warning carries the correlation id of the request that tripped it.
+  const log = ctx.log ?? deps.log
+  log.warn({ userId, sessionId, revoked }, 'refresh token reuse detected; all sessions revoked')
   throw new AppError(AuthErrors.REFRESH_TOKEN_REUSED)
 }
 
@@ -44,7 +52,7 @@ export async function rotateRefreshToken(
   const now = deps.now()
   const session = await refreshSessionsRepository(deps.db).findByTokenHash(hashRefreshToken(token))
   if (!session) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
-  if (session.rotatedAt) return rotatedTokenUsed(deps, session.userId, session.id, session.rotatedAt)
+  if (session.rotatedAt) return rotatedTokenUsed(deps, session.userId, session.id, session.rotatedAt, ctx)
   if (session.revokedAt || session.expiresAt <= now) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
   const user = await usersRepository(deps.db).findById(session.userId)
   if (user?.status !== 'ACTIVE') throw new AppError(AuthErrors.REFRESH_ACCOUNT_SUSPENDED)
@@ -60,7 +68,7 @@ export async function rotateRefreshToken(
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   } catch (err) {
     // Another request rotated this token between our read and our claim: the same token, twice, just now.
-    if (err instanceof ConcurrentRotation) return rotatedTokenUsed(deps, session.userId, session.id, now)
+    if (err instanceof ConcurrentRotation) return rotatedTokenUsed(deps, session.userId, session.id, now, ctx)
     throw err
   }
 }

@@ -23,6 +23,7 @@ const contextOf = (req: FastifyRequest): RequestContext => ({
   ip: req.clientIp,
   userAgent: req.headers['user-agent'],
   acceptLanguage: req.headers['accept-language'],
+  log: req.log,
 })
 
 /** Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail. */

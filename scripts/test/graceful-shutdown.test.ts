@@ -1,0 +1,299 @@
+import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
+
+/**
+ * The built servers (`node services/<svc>/dist/server.js`, what production runs) under SIGTERM and
+ * SIGINT while requests are in flight: every request that reached the server is answered, every
+ * acknowledged write is committed, and the process exits 0 within SHUTDOWN_TIMEOUT_MS. A shutdown
+ * that overruns the budget exits 1. Their logs are one JSON object per line with the correlation id.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const SHUTDOWN_TIMEOUT_MS = 5000
+const SECRETS = {
+  JWT_SECRET: 'graceful-shutdown-test-secret-32-bytes-or-more!',
+  TRACKING_HMAC_SECRET: 'graceful-shutdown-tracking-secret-32-bytes!!',
+  VISITOR_HASH_SECRET: 'graceful-shutdown-visitor-secret-32-bytes!!!',
+}
+const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+
+let authDb: TestDatabase
+let analyticsDb: TestDatabase
+
+beforeAll(async () => {
+  // `npm test` builds first; a direct `vitest run` gets an up-to-date build here (a no-op when fresh).
+  execFileSync(`${root}node_modules/.bin/tsc`, ['-b', 'services/auth', 'services/analytics'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  ;[authDb, analyticsDb] = await Promise.all([createTestDatabase('sigterm'), createTestDatabase('sigterm')])
+}, 60_000)
+afterAll(async () => {
+  await Promise.all([authDb?.drop(), analyticsDb?.drop()])
+})
+
+interface LogLine {
+  level: number
+  msg: string
+  correlationId?: string
+  [key: string]: unknown
+}
+
+interface Running {
+  child: ChildProcessByStdio<null, Readable, Readable>
+  base: string
+  logs: LogLine[]
+  /** Raw stdout lines that were not JSON (there must be none). */
+  garbage: string[]
+  stderr: string[]
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+  waitFor(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<void>
+}
+
+async function startServer(service: 'auth' | 'analytics', env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, [`services/${service}/dist/server.js`], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_ENABLED: 'false',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      ...SECRETS,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: LogLine[] = []
+  const garbage: string[] = []
+  const stderr: string[] = []
+  const waiters = new Set<() => void>()
+  let buffered = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8')
+    const lines = buffered.split('\n')
+    buffered = lines.pop() ?? ''
+    for (const line of lines.filter(Boolean)) {
+      try {
+        logs.push(JSON.parse(line) as LogLine)
+      } catch {
+        garbage.push(line)
+      }
+    }
+    for (const wake of waiters) wake()
+  })
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  )
+  let gone = false
+  void exited.then(() => {
+    gone = true
+    for (const wake of waiters) wake()
+  })
+  const waitFor = (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}`)), timeoutMs)
+      const check = () => {
+        if (logs.some(predicate)) done()
+        else if (gone) done(new Error(`the server exited while waiting for ${what}: ${stderr.join('')}`))
+      }
+      const done = (err?: Error) => {
+        clearTimeout(timer)
+        waiters.delete(check)
+        if (err) reject(err)
+        else resolve()
+      }
+      waiters.add(check)
+      check()
+    })
+  await waitFor((l) => /^Server listening at /.test(l.msg), `${service} to listen`)
+  const listening = logs.find((l) => /^Server listening at /.test(l.msg))!
+  const base = listening.msg.replace(/^Server listening at /, '')
+  return { child, base, logs, garbage, stderr, exited, waitFor }
+}
+
+const incoming = (logs: LogLine[]) => logs.filter((l) => l.msg === 'incoming request')
+
+interface Answer {
+  status: number
+  body: Record<string, unknown> | null
+  error?: string
+}
+
+const send = (url: string, init: RequestInit): Promise<Answer> =>
+  fetch(url, init).then(
+    async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
+    (err: Error & { cause?: { code?: string } }) => ({
+      status: 0,
+      body: null,
+      error: err.cause?.code ?? err.message,
+    }),
+  )
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  send(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+
+/** Structured logs only, and every request line carries its correlation id. */
+function expectStructuredLogs(server: Running) {
+  expect(server.garbage, 'non-JSON stdout lines').toEqual([])
+  const requestLines = server.logs.filter((l) => l.req !== undefined || l.res !== undefined)
+  expect(requestLines.length).toBeGreaterThan(0)
+  for (const line of requestLines)
+    expect(line.correlationId, JSON.stringify(line)).toEqual(expect.any(String))
+}
+
+async function rowsWithIds(url: string, table: string, ids: string[]): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql`select count(*)::int as n from ${sql(table)} where id = any(${ids}::uuid[])`
+    return row!.n as number
+  } finally {
+    await sql.end()
+  }
+}
+
+describe('auth: SIGTERM while requests are in flight', () => {
+  it('answers every in-flight register (real argon2), commits them, exits 0 within the budget', async () => {
+    const server = await startServer('auth', { AUTH_PORT: '0', AUTH_DATABASE_URL: authDb.url })
+    const before = incoming(server.logs).length
+    const N = 8
+    const requests = Array.from({ length: N }, (_, i) =>
+      post(`${server.base}/api/v1/auth/register`, {
+        email: `sigterm.${i}.${Date.now()}@example.com`,
+        password: 'Correct-Horse1',
+        acceptedTerms: true,
+        acceptedPrivacy: true,
+      }),
+    )
+    // Every request has reached the server (it logged it) before the signal.
+    await server.waitFor(() => incoming(server.logs).length >= before + N, 'the requests to arrive')
+    const signalledAt = Date.now()
+    server.child.kill('SIGTERM')
+    const answers = await Promise.all(requests)
+    const { code, at } = await server.exited
+
+    expect(code, server.stderr.join('')).toBe(0)
+    expect(at - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS)
+    for (const answer of answers) expect(answer.status, JSON.stringify(answer)).toBe(201)
+    const ids = answers.map((a) => (a.body!.data as { userId: string }).userId)
+    expect(await rowsWithIds(authDb.url, 'users', ids)).toBe(N)
+    expect(server.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true)
+    expectStructuredLogs(server)
+  })
+
+  it('SIGINT on an idle server: exits 0 promptly; afterwards connections are refused', async () => {
+    const server = await startServer('auth', {
+      AUTH_PORT: '0',
+      AUTH_DATABASE_URL: authDb.url,
+    })
+    expect((await send(`${server.base}/readyz`, {})).status).toBe(200)
+    const signalledAt = Date.now()
+    server.child.kill('SIGINT')
+    const { code, at } = await server.exited
+    expect(code).toBe(0)
+    expect(at - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS)
+    expect((await send(`${server.base}/healthz`, {})).error).toBe('ECONNREFUSED')
+  })
+})
+
+describe('analytics: SIGTERM while writes wait in the group-commit queue', () => {
+  it('answers and commits every queued write, then exits 0 within the budget', async () => {
+    const server = await startServer('analytics', {
+      ANALYTICS_PORT: '0',
+      ANALYTICS_DATABASE_URL: analyticsDb.url,
+      // Writes wait a whole second for their batch: at SIGTERM they are all still queued.
+      INGEST_MAX_WAIT_MS: '1000',
+    })
+    const A = `${server.base}/api/v1/analytics`
+    const seed = await post(
+      `${A}/session`,
+      { visitorId: 'seed', consentAnalytics: 'granted' },
+      { 'user-agent': CHROME_UA },
+    )
+    const seedId = (seed.body!.data as { id: string }).id
+    expect(seedId).toMatch(/^[0-9a-f-]{36}$/)
+
+    const before = incoming(server.logs).length
+    const sessions = Array.from({ length: 10 }, (_, i) =>
+      post(`${A}/session`, { visitorId: `v${i}`, consentAnalytics: 'granted' }, { 'user-agent': CHROME_UA }),
+    )
+    const views = Array.from({ length: 10 }, (_, i) =>
+      post(`${A}/pageview`, { sessionId: seedId, path: `/${i}` }),
+    )
+    await server.waitFor(() => incoming(server.logs).length >= before + 20, 'the requests to arrive')
+    const signalledAt = Date.now()
+    server.child.kill('SIGTERM')
+    const [sessionAnswers, viewAnswers] = [await Promise.all(sessions), await Promise.all(views)]
+    const { code, at } = await server.exited
+
+    expect(code, server.stderr.join('')).toBe(0)
+    // Queued writes are flushed (at the latest when their batching window ends), within the budget.
+    expect(at - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS)
+    const idsOf = (answers: Answer[]) =>
+      answers.map((a) => {
+        expect(a.status, JSON.stringify(a)).toBe(200)
+        const id = (a.body!.data as { id: string | null }).id
+        expect(id).toMatch(/^[0-9a-f-]{36}$/)
+        return id!
+      })
+    expect(await rowsWithIds(analyticsDb.url, 'analytics_sessions', idsOf(sessionAnswers))).toBe(10)
+    expect(await rowsWithIds(analyticsDb.url, 'analytics_pageviews', idsOf(viewAnswers))).toBe(10)
+    expectStructuredLogs(server)
+  })
+
+  it('a shutdown that overruns SHUTDOWN_TIMEOUT_MS exits 1 (a write stuck behind a lock)', async () => {
+    const server = await startServer('analytics', {
+      ANALYTICS_PORT: '0',
+      ANALYTICS_DATABASE_URL: analyticsDb.url,
+      SHUTDOWN_TIMEOUT_MS: '300',
+      DB_STATEMENT_TIMEOUT_MS: '5000',
+    })
+    const locker = postgres(analyticsDb.url, { max: 1, onnotice: () => {} })
+    let release!: () => void
+    const released = new Promise<void>((r) => {
+      release = r
+    })
+    let locked!: () => void
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
+    const holder = locker.begin(async (tx) => {
+      await tx`lock table analytics_sessions in access exclusive mode`
+      locked()
+      await released
+    })
+    try {
+      await isLocked
+      const before = incoming(server.logs).length
+      const stuck = post(
+        `${server.base}/api/v1/analytics/session`,
+        { visitorId: 'stuck', consentAnalytics: 'granted' },
+        { 'user-agent': CHROME_UA },
+      )
+      await server.waitFor(() => incoming(server.logs).length > before, 'the request to arrive')
+      const signalledAt = Date.now()
+      server.child.kill('SIGTERM')
+      const { code, at } = await server.exited
+      expect(code).toBe(1)
+      expect(at - signalledAt).toBeGreaterThanOrEqual(250)
+      expect(at - signalledAt).toBeLessThan(3000)
+      expect(server.logs.some((l) => l.msg === 'shutdown timed out')).toBe(true)
+      await stuck
+    } finally {
+      release()
+      await holder
+      await locker.end()
+    }
+  })
+})

@@ -1,0 +1,327 @@
+import { Writable } from 'node:stream'
+import { loggerOptions } from '@bio/shared'
+import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAnalyticsApp } from '../src/app.js'
+import {
+  A,
+  type AnalyticsApp,
+  type AnalyticsHarness,
+  analyticsHarness,
+  bearer,
+  CHROME_UA,
+  createSession,
+  expectError,
+  recordPageView,
+  sessionBody,
+  signToken,
+  TEST_SECRET,
+  TRACKING_SECRET,
+  testConfig,
+  VISITOR_SECRET,
+} from './helper.js'
+
+/**
+ * Analytics on the wire and in its logs and metrics: security headers on every response (errors,
+ * 404s, framework errors, a closing app's 503), CORS only for the allow-list, JSON logs with the
+ * correlation id on every request line and no token or secret in them, and Prometheus /metrics with
+ * request counts and latency per route and status, rate-limit rejections and the ingest batchers.
+ */
+
+let h: AnalyticsHarness
+
+beforeAll(async () => {
+  h = await analyticsHarness()
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+const USER = '0e0e0e0e-0000-4000-8000-000000000001'
+
+describe('security headers on every response', () => {
+  let app: AnalyticsApp
+  let view: string
+  beforeAll(async () => {
+    app = await h.build({ env: { CORS_ORIGINS: 'https://app.example' } })
+    view = await recordPageView(app, await createSession(app))
+  })
+
+  const json = { 'content-type': 'application/json' }
+  const cases: [string, () => Promise<LightMyRequestResponse>][] = [
+    [
+      '200 session',
+      () =>
+        app.inject({
+          method: 'POST',
+          url: `${A}/session`,
+          payload: sessionBody(),
+          headers: { 'user-agent': CHROME_UA },
+        }),
+    ],
+    [
+      '200 beacon (text/plain)',
+      () =>
+        app.inject({
+          method: 'POST',
+          url: `${A}/pageview/${view}/leave`,
+          payload: '{"duration":1}',
+          headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        }),
+    ],
+    ['400 validation', () => app.inject({ method: 'POST', url: `${A}/session`, payload: {} })],
+    [
+      '400 malformed JSON',
+      () => app.inject({ method: 'POST', url: `${A}/pageview`, payload: '{', headers: json }),
+    ],
+    ['401 identify without a token', () => app.inject({ method: 'PATCH', url: `${A}/session/x/identify` })],
+    ['404', () => app.inject({ method: 'GET', url: '/nope' })],
+    ['405', () => app.inject({ method: 'GET', url: `${A}/session` })],
+    [
+      '413',
+      () =>
+        app.inject({
+          method: 'PATCH',
+          url: `${A}/pageview/${view}/leave`,
+          payload: JSON.stringify({ duration: 1, pad: 'x'.repeat(2000) }),
+          headers: json,
+        }),
+    ],
+    [
+      '415',
+      () =>
+        app.inject({
+          method: 'POST',
+          url: `${A}/session`,
+          payload: '<x/>',
+          headers: { 'content-type': 'application/xml' },
+        }),
+    ],
+    [
+      '400 bad %-escape (framework error)',
+      () => app.inject({ method: 'PATCH', url: `${A}/session/%E0%A4%A/heartbeat` }),
+    ],
+    [
+      '414 path id over 200 characters (framework error)',
+      () => app.inject({ method: 'PATCH', url: `${A}/session/${'a'.repeat(300)}/heartbeat` }),
+    ],
+    [
+      '204 CORS preflight',
+      () =>
+        app.inject({
+          method: 'OPTIONS',
+          url: `${A}/session`,
+          headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+        }),
+    ],
+    ['200 /metrics', () => app.inject({ method: 'GET', url: '/metrics' })],
+  ]
+
+  it.each(cases)('%s', async (_name, send) => {
+    const res = await send()
+    expect(res.statusCode).toBeLessThan(500)
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/)
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['referrer-policy']).toBe('no-referrer')
+    // Ingest is called from every bio page: its resources may be read cross-origin.
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin')
+    expect(res.headers['x-powered-by']).toBeUndefined()
+    expect(res.headers['x-request-id']).toBeTruthy()
+  })
+
+  it('a 503 while closing carries them too', async () => {
+    const closing = await h.build()
+    const done = closing.close()
+    const res = await closing.inject({ method: 'POST', url: `${A}/session`, payload: sessionBody() })
+    await done
+    expectError(res, 503, 'SERVICE_UNAVAILABLE')
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin')
+  })
+
+  it('CORS: no origin outside the allow-list gets access-control-allow-origin, on any answer', async () => {
+    for (const origin of ['https://evil.example', 'null', 'https://app.example.evil', 'http://app.example']) {
+      for (const res of [
+        await app.inject({
+          method: 'OPTIONS',
+          url: `${A}/pageview/x/leave`,
+          headers: { origin, 'access-control-request-method': 'PATCH' },
+        }),
+        await app.inject({
+          method: 'POST',
+          url: `${A}/session`,
+          payload: sessionBody(),
+          headers: { origin },
+        }),
+        await app.inject({ method: 'PATCH', url: `${A}/session/x/identify`, headers: { origin } }),
+        await app.inject({ method: 'GET', url: '/nope', headers: { origin } }),
+      ]) {
+        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined()
+      }
+    }
+  })
+})
+
+describe('logs (production logger options, trace level)', () => {
+  it('are JSON with the correlation id on every request line and hold no token or secret', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean))
+        done()
+      },
+    })
+    const config = testConfig({ RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'trace' }, h.testDb.url)
+    const app = await buildAnalyticsApp({
+      config,
+      database: h.database,
+      logger: { ...(loggerOptions(config.http) as object), stream },
+    })
+    const token = signToken(USER)
+    const visitorId = `visitor-${Math.random().toString(36).slice(2)}-secretish`
+    const ids: string[] = []
+    const send = async (options: Record<string, unknown>, step: string) => {
+      const id = `an-${step}-${Math.random().toString(36).slice(2, 10)}`
+      ids.push(id)
+      const headers = { ...(options.headers as Record<string, string> | undefined), 'x-request-id': id }
+      return (await app.inject({ ...options, headers } as never)) as LightMyRequestResponse
+    }
+    const session = await send(
+      {
+        method: 'POST',
+        url: `${A}/session`,
+        payload: sessionBody({ visitorId }),
+        headers: { 'user-agent': CHROME_UA },
+      },
+      'session',
+    )
+    const sessionId = session.json().data.id as string
+    const view = await send(
+      { method: 'POST', url: `${A}/pageview`, payload: { sessionId, path: '/a' } },
+      'view',
+    )
+    const viewId = view.json().data.id as string
+    await send({ method: 'PATCH', url: `${A}/pageview/${viewId}/leave`, payload: { duration: 3 } }, 'leave')
+    await send({ method: 'PATCH', url: `${A}/session/${sessionId}/heartbeat` }, 'beat')
+    await send(
+      {
+        method: 'PATCH',
+        url: `${A}/session/${sessionId}/identify`,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      'identify',
+    )
+    await send(
+      {
+        method: 'PATCH',
+        url: `${A}/session/${sessionId}/identify`,
+        headers: { authorization: `Bearer ${token}x` },
+      },
+      'bad-token',
+    )
+    await app.close()
+
+    expect(lines.length).toBeGreaterThan(0)
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    for (const line of lines) {
+      for (const secret of [
+        token,
+        ...token.split('.').filter((p) => p.length >= 16),
+        TEST_SECRET,
+        TRACKING_SECRET,
+        VISITOR_SECRET,
+        visitorId,
+      ]) {
+        expect(line.includes(secret), `log line holds a secret: ${line.slice(0, 200)}`).toBe(false)
+      }
+    }
+    for (const line of parsed.filter((l) => 'req' in l || 'res' in l || 'err' in l)) {
+      expect(ids, JSON.stringify(line)).toContain(line.correlationId)
+    }
+    for (const id of ids) {
+      const msgs = parsed.filter((l) => l.correlationId === id).map((l) => l.msg)
+      expect(msgs, id).toEqual(expect.arrayContaining(['incoming request', 'request completed']))
+    }
+  })
+})
+
+/** The value of one Prometheus sample, or undefined. */
+function sample(body: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue
+    const inner = line.slice(name.length + 1, line.lastIndexOf('}'))
+    const have = Object.fromEntries([...inner.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
+    if (Object.entries(labels).every(([k, v]) => have[k] === v))
+      return Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return undefined
+}
+
+describe('GET /metrics (Prometheus)', () => {
+  it('counts requests and latency per route and status, rate-limit rejections and the ingest batchers', async () => {
+    const app = await h.build({
+      env: { RATE_LIMIT_ENABLED: 'true', TRUST_PROXY: 'true', RATE_LIMITS: 'createSession=2/1m' },
+    })
+    const ip = { 'user-agent': CHROME_UA, 'x-forwarded-for': '2001:db8::77' }
+    for (let i = 0; i < 3; i++) {
+      await app.inject({ method: 'POST', url: `${A}/session`, payload: sessionBody(), headers: ip })
+    }
+    await app.inject({ method: 'POST', url: `${A}/pageview`, payload: {} })
+    await app.inject({
+      method: 'PATCH',
+      url: `${A}/session/abc/identify`,
+      headers: { authorization: bearer(USER) },
+    })
+    for (const path of ['/nope-1', '/nope-2', '/nope-3']) await app.inject({ method: 'GET', url: path })
+
+    const res = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^text\/plain/)
+    const body = res.body
+    const route = `${A}/session`
+    expect(sample(body, 'http_requests_total', { method: 'POST', route, status: '200' })).toBe(2)
+    expect(sample(body, 'http_requests_total', { method: 'POST', route, status: '429' })).toBe(1)
+    expect(
+      sample(body, 'http_requests_total', { method: 'POST', route: `${A}/pageview`, status: '400' }),
+    ).toBe(1)
+    expect(
+      sample(body, 'http_requests_total', {
+        method: 'PATCH',
+        route: `${A}/session/:id/identify`,
+        status: '200',
+      }),
+    ).toBe(1)
+    // Latency histogram per route and status.
+    expect(
+      sample(body, 'http_request_duration_seconds_count', { method: 'POST', route, status: '200' }),
+    ).toBe(2)
+    expect(
+      sample(body, 'http_request_duration_seconds_bucket', {
+        method: 'POST',
+        route,
+        status: '200',
+        le: '+Inf',
+      }),
+    ).toBe(2)
+    expect(
+      sample(body, 'http_request_duration_seconds_sum', { method: 'POST', route, status: '200' }),
+    ).toBeGreaterThan(0)
+    // Rate-limit rejections.
+    expect(sample(body, 'http_rate_limited_total', { route })).toBe(1)
+    // Unknown paths share one label: a scanner cannot blow up the series count.
+    expect(sample(body, 'http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(3)
+    expect(body).not.toContain('nope-1')
+    // The ingest batchers: the two tracked sessions went through the sessions batcher.
+    expect(sample(body, 'ingest_batcher', { batcher: 'sessions', stat: 'items' })).toBe(2)
+    expect(sample(body, 'ingest_batcher', { batcher: 'sessions', stat: 'batches' })).toBeGreaterThanOrEqual(1)
+    expect(sample(body, 'ingest_batcher', { batcher: 'identifies', stat: 'items' })).toBe(0)
+    for (const stat of ['retries', 'failedItems', 'rejected', 'queued', 'largestBatch']) {
+      expect(sample(body, 'ingest_batcher', { batcher: 'pageViews', stat }), stat).toBe(0)
+    }
+    // Process figures, the event-loop delay among them.
+    expect(body).toMatch(/^nodejs_eventloop_lag_p99_seconds\{[^}]*service="analytics"/m)
+    expect(body).toMatch(/^process_resident_memory_bytes\{/m)
+  })
+})

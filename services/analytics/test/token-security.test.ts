@@ -1,0 +1,278 @@
+import { createHmac, randomUUID } from 'node:crypto'
+import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { eq } from 'drizzle-orm'
+import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { buildAuthApp } from '../../auth/src/app.js'
+import { loadAuthConfig } from '../../auth/src/config.js'
+import { MIGRATIONS_FOLDER as AUTH_MIGRATIONS } from '../../auth/src/db/migrations.js'
+import { type AuthSchema, schema as authSchema, users } from '../../auth/src/db/schema.js'
+import { argon2Hasher } from '../../auth/src/domain/password-hasher.js'
+import {
+  A,
+  type AnalyticsApp,
+  type AnalyticsHarness,
+  analyticsHarness,
+  createSession,
+  expectError,
+  expectOk,
+  identify,
+  sessionRow,
+  TEST_SECRET,
+} from './helper.js'
+
+/**
+ * Token verification on the identify side (analytics verifies access tokens locally), with tokens
+ * made by an independent library (jose). Complements services/auth/test/access-token.test.ts (the
+ * verifier itself) and heartbeat-identify.test.ts (missing/garbage/expired/wrong key, iss, aud):
+ * here asymmetric algorithms, algorithm confusion, nbf, tampering, oversized tokens, a verification
+ * cache that must not outlive `exp`, and the documented revocation gap: the access token of a user
+ * who logged out or was suspended stays valid, on both services, until it expires, and not after.
+ */
+
+let h: AnalyticsHarness
+let analytics: AnalyticsApp
+let authDb: TestDatabase
+let authDatabase: DatabaseHandle<AuthSchema>
+let auth: Awaited<ReturnType<typeof buildAuthApp>>
+
+const ACCESS_TTL_S = 120
+/** The verifier's clock tolerance (shared/src/auth/access-token.ts). */
+const TOLERANCE_S = 5
+
+beforeAll(async () => {
+  h = await analyticsHarness()
+  analytics = await h.build()
+  authDb = await createTestDatabase('tokens_auth')
+  const config = loadAuthConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_ENABLED: 'false',
+    AUTH_DATABASE_URL: authDb.url,
+    ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S),
+  })
+  authDatabase = await openDatabase(config.db, authSchema)
+  await authDatabase.migrate(AUTH_MIGRATIONS)
+  auth = await buildAuthApp({
+    config,
+    database: authDatabase,
+    hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
+    logger: false,
+  })
+})
+afterAll(async () => {
+  await auth?.close()
+  await authDatabase?.close()
+  await authDb?.drop()
+  await h?.close()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+const KEY = new TextEncoder().encode(TEST_SECRET)
+const nowS = () => Math.floor(Date.now() / 1000)
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+const claims = (overrides: JWTPayload = {}): JWTPayload & { sid: string } => ({
+  sub: randomUUID(),
+  sid: randomUUID(),
+  iss: 'bio-re-auth',
+  aud: 'bio-re-api',
+  iat: nowS(),
+  exp: nowS() + 600,
+  ...overrides,
+})
+const hs256 = (payload: JWTPayload, alg = 'HS256') =>
+  new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).sign(KEY)
+const hmacToken = (header: object, payload: object, secret: string | Buffer = TEST_SECRET) => {
+  const input = `${b64(header)}.${b64(payload)}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+}
+
+/** identify with `token` on a fresh session: 401 in the envelope and the session left anonymous. */
+async function expectRefused(token: string, i18nKey = 'auth.token.invalid') {
+  const id = await createSession(analytics)
+  const res = await identify(analytics, id, `Bearer ${token}`)
+  expect(expectError(res, 401, 'AUTH_UNAUTHORIZED').i18nKey).toBe(i18nKey)
+  expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/)
+  expect((await sessionRow(h, id))!.userId).toBeNull()
+}
+
+async function expectAccepted(token: string, userId: string) {
+  const id = await createSession(analytics)
+  expectOk(await identify(analytics, id, `Bearer ${token}`))
+  expect((await sessionRow(h, id))!.userId).toBe(userId)
+}
+
+describe('identify refuses forged and misused tokens', () => {
+  it('(control) accepts a jose HS256 token with the shared key and the right claims', async () => {
+    const c = claims()
+    await expectAccepted(await hs256(c), c.sub!)
+  })
+
+  it.each(['RS256', 'PS256', 'ES256', 'EdDSA'])('%s tokens (asymmetric keys) are refused', async (alg) => {
+    const { privateKey } = await generateKeyPair(alg)
+    await expectRefused(await new SignJWT(claims()).setProtectedHeader({ alg, typ: 'JWT' }).sign(privateKey))
+  })
+
+  it('HS384/HS512 with the right key are refused (the algorithm is pinned)', async () => {
+    await expectRefused(await hs256(claims(), 'HS384'))
+    await expectRefused(await hs256(claims(), 'HS512'))
+  })
+
+  it('algorithm confusion: RS256/ES256 headers over an HMAC of the shared key, HS256 keyed with a public key', async () => {
+    await expectRefused(hmacToken({ alg: 'RS256', typ: 'JWT' }, claims()))
+    await expectRefused(hmacToken({ alg: 'ES256', typ: 'JWT' }, claims()))
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true })
+    await expectRefused(hmacToken({ alg: 'HS256', typ: 'JWT' }, claims(), await exportSPKI(publicKey)))
+  })
+
+  it('alg none in any spelling, with or without a signature part', async () => {
+    for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+      await expectRefused(`${b64({ alg, typ: 'JWT' })}.${b64(claims())}.`)
+      await expectRefused(`${b64({ alg, typ: 'JWT' })}.${b64(claims())}`)
+    }
+  })
+
+  it('a not-yet-valid token (nbf in the future) is refused', async () => {
+    await expectRefused(await hs256(claims({ nbf: nowS() + 600 })))
+  })
+
+  it('an expired token (past the clock tolerance) is refused as expired', async () => {
+    await expectRefused(
+      await hs256(claims({ iat: nowS() - 900, exp: nowS() - TOLERANCE_S - 5 })),
+      'auth.token.expired',
+    )
+  })
+
+  it('wrong iss or aud are refused', async () => {
+    await expectRefused(await hs256(claims({ iss: 'bio-re-auth-evil' })))
+    await expectRefused(await hs256(claims({ aud: 'bio-re-api-evil' })))
+    await expectRefused(await hs256(claims({ aud: ['x', 'y'] })))
+  })
+
+  it('a tampered payload or header under the original signature is refused', async () => {
+    const original = claims()
+    const [header, , signature] = (await hs256(original)).split('.') as [string, string, string]
+    const forged = { ...original, sub: randomUUID() }
+    await expectRefused(`${header}.${b64(forged)}.${signature}`)
+    const [, payload, sig] = (await hs256(original)).split('.') as [string, string, string]
+    await expectRefused(`${b64({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${payload}.${sig}`)
+  })
+
+  it('an oversized (but correctly signed) token is refused before it is parsed', async () => {
+    await expectRefused(await hs256(claims({ pad: 'p'.repeat(4096) })))
+  })
+
+  it('a token anywhere but the Authorization header is ignored (query string, cookie, body)', async () => {
+    const c = claims()
+    const token = await hs256(c)
+    const id = await createSession(analytics)
+    for (const res of [
+      await analytics.inject({ method: 'PATCH', url: `${A}/session/${id}/identify?access_token=${token}` }),
+      await analytics.inject({
+        method: 'PATCH',
+        url: `${A}/session/${id}/identify`,
+        headers: { cookie: `access_token=${token}` },
+      }),
+      await analytics.inject({ method: 'PATCH', url: `${A}/session/${id}/identify`, payload: { token } }),
+    ]) {
+      expectError(res, 401, 'AUTH_UNAUTHORIZED')
+    }
+    expect((await sessionRow(h, id))!.userId).toBeNull()
+  })
+})
+
+describe('the verification cache never outlives the token', () => {
+  it('a token accepted (and cached) is refused once it has expired', async () => {
+    const c = claims({ exp: nowS() + 60 })
+    const token = await hs256(c)
+    await expectAccepted(token, c.sub!)
+    await expectAccepted(token, c.sub!)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + (60 + TOLERANCE_S + 2) * 1000)
+    await expectRefused(token, 'auth.token.expired')
+  })
+
+  it('a token refused for nbf is accepted once nbf has passed', async () => {
+    const c = claims({ nbf: nowS() + 60 })
+    const token = await hs256(c)
+    await expectRefused(token)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 61_000)
+    await expectAccepted(token, c.sub!)
+  })
+})
+
+describe('revoked users: valid until the access token expires (documented), not a second longer', () => {
+  async function registered() {
+    const res = await auth.inject({
+      method: 'POST',
+      url: '/api/v1/auth/register',
+      payload: {
+        email: `tokens.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
+        password: 'Correct-Horse1',
+        acceptedTerms: true,
+        acceptedPrivacy: true,
+      },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    const refresh = res.cookies.find((c) => c.name === 'biore_refresh')!.value
+    const data = res.json().data as { userId: string; accessToken: string; expiresIn: number }
+    expect(data.expiresIn).toBe(ACCESS_TTL_S)
+    return { ...data, refresh }
+  }
+  const me = (token: string) =>
+    auth.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })
+
+  async function expectValidUntilExpiry(user: { userId: string; accessToken: string }) {
+    // Still accepted by both services right after the revocation...
+    expect((await me(user.accessToken)).statusCode).toBe(200)
+    await expectAccepted(user.accessToken, user.userId)
+    // ...and at the last second of its lifetime (plus the verifier's tolerance)...
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { exp } = JSON.parse(Buffer.from(user.accessToken.split('.')[1]!, 'base64url').toString()) as {
+      exp: number
+    }
+    vi.setSystemTime((exp + TOLERANCE_S - 1) * 1000)
+    expect((await me(user.accessToken)).statusCode).toBe(200)
+    await expectAccepted(user.accessToken, user.userId)
+    // ...but refused by both once it has expired.
+    vi.setSystemTime((exp + TOLERANCE_S + 2) * 1000)
+    expect(expectError(await me(user.accessToken), 401, 'AUTH_UNAUTHORIZED').i18nKey).toBe(
+      'auth.token.expired',
+    )
+    await expectRefused(user.accessToken, 'auth.token.expired')
+  }
+
+  it('after logout: the refresh token is dead at once, the access token lives until exp', async () => {
+    const user = await registered()
+    const out = await auth.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      cookies: { biore_refresh: user.refresh },
+    })
+    expect(out.statusCode).toBe(200)
+    const refresh = await auth.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      cookies: { biore_refresh: user.refresh },
+    })
+    expectError(refresh, 401, 'INVALID_REFRESH_TOKEN')
+    await expectValidUntilExpiry(user)
+  })
+
+  it('after suspension: no new tokens (refresh and login refused), the access token lives until exp', async () => {
+    const user = await registered()
+    await authDatabase.db.update(users).set({ status: 'SUSPENDED' }).where(eq(users.id, user.userId))
+    const refresh = await auth.inject({
+      method: 'POST',
+      url: '/api/v1/auth/refresh',
+      cookies: { biore_refresh: user.refresh },
+    })
+    expectError(refresh, 401, 'REFRESH_ACCOUNT_SUSPENDED')
+    await expectValidUntilExpiry(user)
+  })
+})

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto'
+import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AUTH,
+  type AuthApp,
+  type AuthHarness,
+  authHarness,
+  countUsers,
+  expectError,
+  login,
+  newUser,
+  registerUser,
+} from './helper.js'
+
+/**
+ * Brute-force protection across instances: with REDIS_URL set, the per-IP limits are counted in
+ * Redis, so two instances of auth (behind one balancer) enforce ONE budget per client; the
+ * per-account lockout lives in the shared database, so failures on any instance add up.
+ * Each run uses client IPs of its own (TRUST_PROXY=true + x-forwarded-for, random addresses of the
+ * 2001:db8::/32 documentation prefix) so reruns never meet old counters. CI starts Redis.
+ */
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const LIMITED = {
+  RATE_LIMIT_ENABLED: 'true',
+  TRUST_PROXY: 'true',
+  RATE_LIMITS: 'login=4/1m,register=2/1m',
+}
+
+let h: AuthHarness
+
+beforeAll(async () => {
+  h = await authHarness()
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+/** A client address no other run (or test) uses. */
+const freshIp = () => {
+  const b = randomBytes(8).toString('hex')
+  return `2001:db8:${b.slice(0, 4)}:${b.slice(4, 8)}:${b.slice(8, 12)}:${b.slice(12, 16)}::1`
+}
+const from = (ip: string) => ({ 'x-forwarded-for': ip })
+
+function expectLimited(res: LightMyRequestResponse) {
+  const error = expectError(res, 429, 'RATE_LIMITED', 'common.rate_limited')
+  const retryAfter = Number(res.headers['retry-after'])
+  expect(retryAfter).toBeGreaterThan(0)
+  expect(retryAfter).toBeLessThanOrEqual(60)
+  expect(error.i18nVars?.retryAfterSeconds).toBe(retryAfter)
+  expect(res.headers['ratelimit-remaining']).toBe('0')
+}
+
+async function twoInstances(env: Record<string, string>): Promise<[AuthApp, AuthApp]> {
+  const a = await h.build({ env })
+  const b = await h.build({ env })
+  await Promise.all([a.ready(), b.ready()])
+  return [a, b]
+}
+
+describe('per-IP limits shared through Redis (REDIS_URL set, two instances)', () => {
+  it('login=4/1m: four attempts spread over both instances use up the budget on both', async () => {
+    const [a, b] = await twoInstances({ ...LIMITED, REDIS_URL })
+    const ip = freshIp()
+    const attempts = [a, b, a, b]
+    for (const [i, app] of attempts.entries()) {
+      const res = await login(app, 'nobody@example.com', 'Wrong-Password-1', from(ip))
+      expectError(res, 401, 'INVALID_CREDENTIALS')
+      expect(res.headers['ratelimit-remaining'], `attempt ${i + 1}`).toBe(String(3 - i))
+    }
+    expectLimited(await login(a, 'nobody@example.com', 'Wrong-Password-1', from(ip)))
+    expectLimited(await login(b, 'nobody@example.com', 'Wrong-Password-1', from(ip)))
+    // Another client still has its whole budget, on either instance.
+    const other = freshIp()
+    expectError(await login(b, 'nobody@example.com', 'Wrong-Password-1', from(other)), 401)
+    expectError(await login(a, 'nobody@example.com', 'Wrong-Password-1', from(other)), 401)
+  })
+
+  it('register=2/1m: the third registration from one client is refused on the other instance', async () => {
+    const [a, b] = await twoInstances({ ...LIMITED, REDIS_URL })
+    const ip = freshIp()
+    for (const app of [a, b]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `${AUTH}/register`,
+        payload: newUser(),
+        headers: from(ip),
+      })
+      expect(res.statusCode, res.body).toBe(201)
+    }
+    const users = await countUsers(h)
+    expectLimited(
+      await a.inject({ method: 'POST', url: `${AUTH}/register`, payload: newUser(), headers: from(ip) }),
+    )
+    expect(await countUsers(h)).toBe(users)
+  })
+
+  it('(control) without REDIS_URL each instance counts alone: the budget is per instance', async () => {
+    const [a, b] = await twoInstances(LIMITED)
+    const ip = freshIp()
+    for (let i = 0; i < 4; i++) expectError(await login(a, 'nobody@example.com', 'Wrong-1a', from(ip)), 401)
+    expectLimited(await login(a, 'nobody@example.com', 'Wrong-1a', from(ip)))
+    // The other instance has not seen this client: that is what Redis is for.
+    expectError(await login(b, 'nobody@example.com', 'Wrong-1a', from(ip)), 401)
+  })
+})
+
+describe('per-account lockout across instances', () => {
+  it('failures from different clients on different instances add up to one lock, seen by both', async () => {
+    const env = { ...LIMITED, REDIS_URL, LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '60' }
+    const [a, b] = await twoInstances(env)
+    const user = await registerUser(a, {}, from(freshIp()))
+    // Each failure from a new address: the per-IP limit never applies, only the account's counter.
+    for (const app of [a, b, a]) {
+      expectError(
+        await login(app, user.email, 'Wrong-Password-1', from(freshIp())),
+        401,
+        'INVALID_CREDENTIALS',
+      )
+    }
+    for (const app of [a, b]) {
+      const res = await login(app, user.email, user.password, from(freshIp()))
+      const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
+      expect(Number(error.i18nVars?.retryAfterSeconds)).toBeGreaterThan(0)
+      expect(res.headers['set-cookie']).toBeUndefined()
+    }
+  })
+})

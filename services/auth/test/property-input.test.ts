@@ -1,0 +1,344 @@
+import { sql } from 'drizzle-orm'
+import fc from 'fast-check'
+import type { InjectOptions } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AUTH,
+  type AuthApp,
+  type AuthHarness,
+  authHarness,
+  expectError,
+  login,
+  newUser,
+  REFRESH_COOKIE_NAME,
+  refreshCookieOf,
+  registerUser,
+} from './helper.js'
+
+/**
+ * Property-based hostile input on every auth route (fast-check): random and malicious bodies
+ * (wrong types, deep nesting, huge strings, invalid UTF-8 bytes, `__proto__`/`constructor` keys,
+ * SQL fragments, NaN/1e309/-0, duplicate keys), headers, query strings and methods. Every answer
+ * is a 2xx or a 4xx in the envelope, never a 5xx; the database only grows by the successes
+ * (a user per 201 register, a refresh session per issued token pair); no prototype is polluted.
+ */
+
+let h: AuthHarness
+let app: AuthApp
+let known: { email: string; password: string }
+
+beforeAll(async () => {
+  h = await authHarness()
+  app = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '1000000' } })
+  const user = await registerUser(app)
+  known = { email: user.email, password: user.password }
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+/** Time budget per route: the properties stop early (passing) rather than overrun the file budget. */
+const RUN = { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(3500)] }
+
+async function counts(): Promise<{ users: number; sessions: number }> {
+  const [row] = (await h.database.db.execute(
+    sql`select (select count(*)::int from users) as users, (select count(*)::int from refresh_sessions) as sessions`,
+  )) as unknown as { users: number; sessions: number }[]
+  return row!
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators. Bodies are built as raw JSON text so they can hold what JSON.stringify cannot:
+// NaN, 1e309, -0, duplicate keys, `__proto__` keys, lone surrogate escapes, deep nesting.
+
+const HOSTILE_STRINGS = [
+  "1' OR '1'='1",
+  "'; drop table users; --",
+  'admin@example.com\u0000',
+  '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell-style payload, on purpose
+  '${jndi:ldap://x}',
+  '../../etc/passwd',
+  '%00',
+  '\uFEFF',
+  '\u202Eevil',
+  '𝕏𝕏𝕏',
+]
+
+const rawValue: fc.Arbitrary<string> = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
+  fc.constantFrom(
+    'NaN',
+    '1e309',
+    '-1e309',
+    '-0',
+    '1e-400',
+    'Infinity',
+    '"\\ud800"',
+    '"\\udfff\\ud800"',
+    '"\\u0000"',
+    '"a\\u0000b"',
+    'true',
+    'null',
+    '[]',
+    '{}',
+    '{"__proto__":{"polluted":true}}',
+    '{"constructor":{"prototype":{"polluted":true}}}',
+  ),
+  fc.constantFrom(...HOSTILE_STRINGS).map((s) => JSON.stringify(s)),
+  fc.integer({ min: 1, max: 2500 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
+  fc.integer({ min: 1, max: 20_000 }).map((n) => JSON.stringify('x'.repeat(n))),
+  fc.string({ unit: 'binary', maxLength: 40 }).map((s) => JSON.stringify(s)),
+  fc.double().map((d) => (Object.is(d, -0) ? '-0' : Number.isFinite(d) ? String(d) : 'NaN')),
+)
+
+const keyOf = (fields: readonly string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fields.length > 0 ? fc.constantFrom(...fields) : fc.constant('x') },
+    fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', ''),
+    fc.string({ maxLength: 12 }),
+  )
+
+const objectText = (pairs: [string, string][]) =>
+  `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`
+
+/** A body text: hostile pairs, a valid body with hostile overrides (duplicate keys: the last wins), or any JSON. */
+function bodyText(fields: readonly string[], valid: () => Record<string, unknown>): fc.Arbitrary<string> {
+  const pair = fc.tuple(keyOf(fields), rawValue)
+  return fc.oneof(
+    fc.array(pair, { maxLength: 8 }).map(objectText),
+    {
+      weight: 2,
+      arbitrary: fc
+        .array(pair, { maxLength: 2 })
+        .map((overrides) =>
+          objectText([
+            ...Object.entries(valid()).map(([k, v]): [string, string] => [k, JSON.stringify(v)]),
+            ...overrides,
+          ]),
+        ),
+    },
+    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? ''),
+    fc.constant(''),
+  )
+}
+
+/** The body as bytes: as is, with invalid UTF-8 spliced in, random bytes, or no body at all. */
+function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Buffer | undefined> {
+  return fc.oneof(
+    { weight: 4, arbitrary: text.map((t) => Buffer.from(t)) },
+    fc.tuple(text, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([t, bytes, at]) => {
+      const b = Buffer.from(t)
+      const i = b.length === 0 ? 0 : at % b.length
+      return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, ...bytes]), b.subarray(i)])
+    }),
+    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+    fc.constant(undefined),
+  )
+}
+
+/**
+ * What an HTTP header value can carry: Node's parser answers 400 itself to control characters
+ * (NUL included) and reads the bytes as latin1, so values are limited to those characters here
+ * (`inject` would otherwise pass strings no client can send).
+ */
+const headerSafe = (s: string) =>
+  [...s]
+    .filter((c) => {
+      const x = c.codePointAt(0)!
+      return x === 9 || (x >= 0x20 && x !== 0x7f && x <= 0xff)
+    })
+    .join('')
+
+const headerValue = fc
+  .oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom(...HOSTILE_STRINGS))
+  .map(headerSafe)
+
+const headersArb = fc.record(
+  {
+    'content-type': fc.oneof(
+      { weight: 8, arbitrary: fc.constant('application/json') },
+      fc.constantFrom(
+        'application/json; charset=utf-8',
+        'APPLICATION/JSON',
+        'application/json; charset=latin1',
+      ),
+      fc.constantFrom(
+        'text/plain',
+        'text/plain;charset=UTF-8',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        'application/jsonx',
+        '*/*',
+        '',
+      ),
+    ),
+    authorization: fc.oneof(
+      headerValue,
+      headerValue.map((v) => `Bearer ${v}`),
+      fc.constant('Bearer VALID_ACCESS'),
+    ),
+    cookie: fc.oneof(
+      headerValue,
+      headerValue.map((v) => `${REFRESH_COOKIE_NAME}=${v}`),
+      fc.constant(`${REFRESH_COOKIE_NAME}=VALID_REFRESH`),
+    ),
+    'x-request-id': headerValue,
+    'accept-language': headerValue,
+    'user-agent': headerValue,
+    'x-forwarded-for': headerValue,
+  },
+  { requiredKeys: ['content-type'] },
+)
+
+const queryArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant('') },
+  fc.string({ maxLength: 30 }).map((q) => `?q=${encodeURIComponent(q)}`),
+  fc.constantFrom(
+    '?a=%',
+    '?__proto__[polluted]=1',
+    '?constructor[prototype][polluted]=1',
+    '?a[]=1&a[]=2',
+    '?=&&=',
+  ),
+)
+
+const methodArb = (main: 'GET' | 'POST') =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constant(main) },
+    fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+  )
+
+const ROUTES = {
+  register: {
+    method: 'POST' as const,
+    fields: [
+      'email',
+      'password',
+      'acceptedTerms',
+      'acceptedPrivacy',
+      'username',
+      'displayName',
+      'intent',
+      'captchaToken',
+      'referralCode',
+      'locale',
+      'utmSource',
+      'firstReferrerUrl',
+      'acquiredViaCreatorId',
+    ],
+    valid: () => newUser(),
+  },
+  login: {
+    method: 'POST' as const,
+    fields: ['email', 'password', 'captchaToken', 'turnstileToken'],
+    valid: () => ({ email: ` ${known.email.toUpperCase()} `, password: known.password }),
+  },
+  refresh: {
+    method: 'POST' as const,
+    fields: ['refreshToken'],
+    valid: () => ({ refreshToken: 'VALID_REFRESH' }),
+  },
+  logout: {
+    method: 'POST' as const,
+    fields: ['refreshToken'],
+    valid: () => ({ refreshToken: 'VALID_REFRESH' }),
+  },
+  me: { method: 'GET' as const, fields: [], valid: () => ({}) },
+}
+type RouteName = keyof typeof ROUTES
+
+/** A fresh token pair for the placeholders (its session is counted before the request). */
+async function freshTokens(): Promise<{ access: string; refresh: string }> {
+  const res = await login(app, known.email, known.password)
+  expect(res.statusCode, res.body).toBe(200)
+  return { access: res.json().data.accessToken, refresh: refreshCookieOf(res)!.value }
+}
+
+const SUCCESS_KEYS: Record<RouteName, string[]> = {
+  register: ['accessToken', 'expiresIn', 'userId'],
+  login: ['accessToken', 'expiresIn'],
+  refresh: ['accessToken', 'expiresIn'],
+  logout: ['message'],
+  me: ['avatarUrl', 'displayName', 'email', 'emailVerified', 'id', 'status', 'username'],
+}
+
+const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort()
+
+describe.each(Object.keys(ROUTES) as RouteName[])('%s: random and hostile requests', (name) => {
+  const route = ROUTES[name]
+  it('answer 2xx or a 4xx envelope, never 5xx; rows grow only by the successes', async () => {
+    const arb = fc.record({
+      method: methodArb(route.method),
+      query: queryArb,
+      headers: headersArb,
+      payload: payloadOf(bodyText(route.fields, route.valid)),
+    })
+    await fc.assert(
+      fc.asyncProperty(arb, async ({ method, query, headers, payload }) => {
+        let body = payload
+        const wanted = new Set<string>()
+        const text = `${body?.toString('latin1') ?? ''} ${headers.authorization ?? ''} ${headers.cookie ?? ''}`
+        for (const p of ['VALID_REFRESH', 'VALID_ACCESS']) if (text.includes(p)) wanted.add(p)
+        const finalHeaders: Record<string, string> = { ...headers }
+        if (wanted.size > 0) {
+          const tokens = await freshTokens()
+          const swap = (s: string) =>
+            s.replaceAll('VALID_REFRESH', tokens.refresh).replaceAll('VALID_ACCESS', tokens.access)
+          if (body) body = Buffer.from(swap(body.toString('latin1')), 'latin1')
+          for (const [k, v] of Object.entries(finalHeaders)) finalHeaders[k] = swap(v)
+        }
+        const before = await counts()
+        const options: InjectOptions = {
+          method,
+          url: `${AUTH}/${name}${query}`,
+          headers: finalHeaders,
+          ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
+        }
+        const res = await app.inject(options)
+
+        expect(res.statusCode, res.body).toBeLessThan(500)
+        expect(res.statusCode).toBeGreaterThanOrEqual(200)
+        const hasBody = method !== 'HEAD' && res.statusCode !== 204
+        if (res.statusCode >= 400 && hasBody) expectError(res, res.statusCode)
+        const succeeded = res.statusCode < 300 && method === route.method
+        if (succeeded) {
+          const json = res.json() as { success: boolean; data: Record<string, unknown> }
+          expect(json.success).toBe(true)
+          expect(Object.keys(json.data).sort()).toEqual(SUCCESS_KEYS[name])
+        }
+        const after = await counts()
+        expect(after.users - before.users, 'users written').toBe(succeeded && name === 'register' ? 1 : 0)
+        const issues = succeeded && (name === 'register' || name === 'login' || name === 'refresh')
+        expect(after.sessions - before.sessions, 'refresh sessions written').toBe(issues ? 1 : 0)
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys)
+      }),
+      RUN,
+    )
+  }, 20_000)
+})
+
+describe('hostile path segments and ids', () => {
+  it('any path under /api/v1/auth answers a 4xx envelope (never 5xx) and writes nothing', async () => {
+    const segment = fc.oneof(
+      fc.string({ maxLength: 40 }).map(encodeURIComponent),
+      fc.constantFrom('%E0%A4%A', '%', '%00', '..', '%2e%2e', 'a'.repeat(300), "'%20OR%201=1--", '__proto__'),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(segment, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE'),
+        async (segments, method) => {
+          const before = await counts()
+          const res = await app.inject({ method, url: `${AUTH}/${segments.join('/')}` })
+          expect(res.statusCode, res.body).toBeLessThan(500)
+          if (res.statusCode >= 400) expectError(res, res.statusCode)
+          expect(await counts()).toEqual(before)
+        },
+      ),
+      RUN,
+    )
+  })
+})
