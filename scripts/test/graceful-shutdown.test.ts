@@ -1,6 +1,7 @@
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { lockTable } from '@bio/shared/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
@@ -259,22 +260,8 @@ describe('analytics: SIGTERM while writes wait in the group-commit queue', () =>
       SHUTDOWN_TIMEOUT_MS: '300',
       DB_STATEMENT_TIMEOUT_MS: '5000',
     })
-    const locker = postgres(analyticsDb.url, { max: 1, onnotice: () => {} })
-    let release!: () => void
-    const released = new Promise<void>((r) => {
-      release = r
-    })
-    let locked!: () => void
-    const isLocked = new Promise<void>((r) => {
-      locked = r
-    })
-    const holder = locker.begin(async (tx) => {
-      await tx`lock table analytics_sessions in access exclusive mode`
-      locked()
-      await released
-    })
+    const lock = await lockTable(analyticsDb.url, 'analytics_sessions')
     try {
-      await isLocked
       const before = incoming(server.logs).length
       const stuck = post(
         `${server.base}/api/v1/analytics/session`,
@@ -291,9 +278,7 @@ describe('analytics: SIGTERM while writes wait in the group-commit queue', () =>
       expect(server.logs.some((l) => l.msg === 'shutdown timed out')).toBe(true)
       await stuck
     } finally {
-      release()
-      await holder
-      await locker.end()
+      await lock.release()
     }
   })
 })

@@ -1,7 +1,6 @@
-import { startTcpProxy, type TcpProxy } from '@bio/shared/testing'
+import { lockTable, startTcpProxy, type TcpProxy } from '@bio/shared/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { schema } from '../src/db/schema.js'
@@ -272,22 +271,8 @@ describe('database unreachable: connections hang (a black hole)', () => {
 
 describe('a statement that cannot finish (a table locked by someone else)', () => {
   it('is cut by DB_STATEMENT_TIMEOUT_MS: { id: null } after one retry, then normal service', async () => {
-    const locker = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
-    let release!: () => void
-    const released = new Promise<void>((r) => {
-      release = r
-    })
-    let locked!: () => void
-    const isLocked = new Promise<void>((r) => {
-      locked = r
-    })
-    const holder = locker.begin(async (tx) => {
-      await tx`lock table analytics_sessions in access exclusive mode`
-      locked()
-      await released
-    })
+    const lock = await lockTable(h.testDb.url, 'analytics_sessions')
     try {
-      await isLocked
       const started = Date.now()
       const res = await postSession(app)
       const took = Date.now() - started
@@ -296,9 +281,7 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
       expect(took).toBeGreaterThanOrEqual(2 * STATEMENT_TIMEOUT_MS + RETRY_DELAY_MS - 50)
       expect(took).toBeLessThan(2 * STATEMENT_TIMEOUT_MS + RETRY_DELAY_MS + 1500)
     } finally {
-      release()
-      await holder
-      await locker.end()
+      await lock.release()
     }
     await newSession(app)
   })

@@ -1,7 +1,6 @@
-import { startTcpProxy, type TcpProxy } from '@bio/shared/testing'
+import { lockTable, startTcpProxy, type TcpProxy } from '@bio/shared/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { refreshSessions, users } from '../src/db/schema.js'
@@ -303,22 +302,8 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
     expect((await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body })).statusCode).toBe(
       201,
     )
-    const locker = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
-    let release!: () => void
-    const released = new Promise<void>((r) => {
-      release = r
-    })
-    let locked!: () => void
-    const isLocked = new Promise<void>((r) => {
-      locked = r
-    })
-    const holder = locker.begin(async (tx) => {
-      await tx`lock table users in access exclusive mode`
-      locked()
-      await released
-    })
+    const lock = await lockTable(h.testDb.url, 'users')
     try {
-      await isLocked
       const started = Date.now()
       const res = await login(app, String(body.email), String(body.password))
       const took = Date.now() - started
@@ -326,9 +311,7 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
       expect(took).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50)
       expect(took).toBeLessThan(STATEMENT_TIMEOUT_MS + SLACK_MS)
     } finally {
-      release()
-      await holder
-      await locker.end()
+      await lock.release()
     }
     expect((await login(app, String(body.email), String(body.password))).statusCode).toBe(200)
   })

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { CommonEnv, httpConfigFrom, loadEnv, loggerOptions } from '@bio/shared'
+import { lockTable } from '@bio/shared/testing'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import {
@@ -193,22 +193,8 @@ describe('logs of a register → login → refresh → me → logout flow (trace
     url.password = 'Db-Pa55word-n0t-for-logs'
     const app = await loggedApp(cap, { DB_STATEMENT_TIMEOUT_MS: '200' }, url.toString())
     const body = newUser({ password: `Pw-${Math.random().toString(36).slice(2)}-Q7` })
-    const locker = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
-    let release!: () => void
-    const released = new Promise<void>((r) => {
-      release = r
-    })
-    let locked!: () => void
-    const isLocked = new Promise<void>((r) => {
-      locked = r
-    })
-    const holder = locker.begin(async (tx) => {
-      await tx`lock table users in access exclusive mode`
-      locked()
-      await released
-    })
+    const lock = await lockTable(h.testDb.url, 'users')
     try {
-      await isLocked
       // The INSERT (whose parameters hold the argon2 hash) and the login lookup time out: 503.
       expectError(await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body }), 503)
       expectError(
@@ -220,9 +206,7 @@ describe('logs of a register → login → refresh → me → logout flow (trace
         503,
       )
     } finally {
-      release()
-      await holder
-      await locker.end()
+      await lock.release()
     }
     // And with the database unreachable.
     const down = await loggedApp(cap, {}, 'postgres://postgres:Db-Pa55word-n0t-for-logs@127.0.0.1:1/none')
