@@ -1,4 +1,13 @@
-import { lockTable, startTcpProxy, type TcpProxy } from '@bio/shared/testing'
+import {
+  lockTable,
+  outageEnv,
+  proxyDatabase,
+  type Sample,
+  sampler,
+  sleep,
+  type TcpProxy,
+  waitUntilReady,
+} from '@bio/shared/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -37,13 +46,7 @@ let app: AnalyticsApp
 
 async function proxiedApp(env: Record<string, string> = {}) {
   const config = testConfig(
-    {
-      RATE_LIMIT_ENABLED: 'false',
-      DB_CONNECT_TIMEOUT_S: String(CONNECT_TIMEOUT_S),
-      DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
-      DB_POOL_MAX: '4',
-      ...env,
-    },
+    outageEnv({ connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS }, env),
     proxy.url(h.testDb.url),
   )
   return buildAnalyticsApp({ config, logger: false })
@@ -51,8 +54,7 @@ async function proxiedApp(env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   h = await analyticsHarness()
-  const target = new URL(h.testDb.url)
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  proxy = await proxyDatabase(h.testDb.url)
   app = await proxiedApp()
 })
 afterAll(async () => {
@@ -61,15 +63,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const USER = '0c0c0c0c-0000-4000-8000-000000000001'
-
-interface Sample {
-  op: string
-  startedAt: number
-  ms: number
-  res: LightMyRequestResponse
-}
 
 const postSession = (target: AnalyticsApp) =>
   target.inject({
@@ -89,16 +83,10 @@ const idOf = (res: LightMyRequestResponse): string | null => (res.json().data as
  * is collected.
  */
 function runTraffic(target: AnalyticsApp, seedSession: string) {
-  const samples: Sample[] = []
+  const { samples, timed } = sampler()
   const sessionIds = new Set<string>()
   const viewIds = new Set<string>()
   let running = true
-  const timed = async (op: string, send: () => Promise<LightMyRequestResponse>) => {
-    const startedAt = Date.now()
-    const res = await send()
-    samples.push({ op, startedAt, ms: Date.now() - startedAt, res })
-    return res
-  }
   const sessions = async () => {
     while (running) {
       const id = idOf(await timed('session', () => postSession(target)))
@@ -178,16 +166,6 @@ async function expectAllPersisted(sessionIds: Iterable<string>, viewIds: Iterabl
       .from(schema.analyticsPageViews)
       .where(inArray(schema.analyticsPageViews.id, views))
     expect(rows.length, 'acknowledged pageviews').toBe(views.length)
-  }
-}
-
-async function waitUntilReady(target: AnalyticsApp, timeoutMs = 5000): Promise<number> {
-  const started = Date.now()
-  for (;;) {
-    const res = await target.inject({ method: 'GET', url: '/readyz' })
-    if (res.statusCode === 200) return Date.now() - started
-    if (Date.now() - started > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms: ${res.body}`)
-    await sleep(50)
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
-import { createAccessTokenSigner, type DatabaseHandle, type GeoLookup, rowsOf } from '@bio/shared'
-import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { createAccessTokenSigner, type GeoLookup, rowsOf } from '@bio/shared'
+import { type AppHarness, appHarness, migratedTestDatabase } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -34,46 +34,32 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): An
 export const signToken = (userId: string, sessionId = '00000000-0000-4000-8000-000000000000') =>
   createAccessTokenSigner({ ...testConfig().tokens, ttlSeconds: 900 })({ userId, sessionId }).accessToken
 
-export interface AnalyticsHarness {
-  testDb: TestDatabase
-  database: DatabaseHandle<AnalyticsSchema>
-  build(options?: {
-    env?: Record<string, string>
-    now?: () => number
-    geo?: GeoLookup
-  }): ReturnType<typeof buildAnalyticsApp>
-  close(): Promise<void>
-}
+export type AnalyticsHarness = AppHarness<
+  AnalyticsSchema,
+  { env?: Record<string, string>; now?: () => number; geo?: GeoLookup },
+  Awaited<ReturnType<typeof buildAnalyticsApp>>
+>
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
 export async function analyticsHarness(): Promise<AnalyticsHarness> {
-  const { testDb, database, close } = await migratedTestDatabase(
+  const migrated = await migratedTestDatabase(
     'analytics',
     (url) => testConfig({}, url).db,
     schema,
     MIGRATIONS_FOLDER,
   )
-  const apps: Awaited<ReturnType<typeof buildAnalyticsApp>>[] = []
-  return {
-    testDb,
-    database,
-    async build(options = {}) {
-      const config = testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, testDb.url)
-      const app = await buildAnalyticsApp({
-        config,
-        database,
+  return appHarness(
+    migrated,
+    (options: NonNullable<Parameters<AnalyticsHarness['build']>[0]>) =>
+      buildAnalyticsApp({
+        config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
+        database: migrated.database,
         now: options.now,
         geo: options.geo,
         logger: false,
-      })
-      apps.push(app)
-      return app
-    },
-    async close() {
-      await Promise.all(apps.map((a) => a.close()))
-      await close()
-    },
-  }
+      }),
+    {},
+  )
 }
 
 /** A consenting session body. */

@@ -1,3 +1,4 @@
+import { HOSTILE_STRINGS, hostileInput } from '@bio/shared/testing'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -48,99 +49,27 @@ const RUN = { numRuns: 250, plugins: [fc.interruptAfterTimeLimit(3000)] }
 // Generators (bodies as raw JSON text, so they can hold NaN, 1e309, -0, duplicate keys,
 // `__proto__` keys, lone surrogate escapes and deep nesting).
 
-const HOSTILE_STRINGS = [
-  "1' OR '1'='1",
-  "'; drop table analytics_sessions; --",
-  '<script>alert(1)</script>',
-  '../../etc/passwd',
-  '%00',
-  '\uFEFF',
-  '\u202Eevil',
-  '𝕏𝕏𝕏',
-  'granted\u0000',
-]
+const { hostileHeaderValue, hostileKey, hostileQuery, jsonBodyText, methodOf, payloadOf, rawJsonValue } =
+  hostileInput(fc)
 
-const rawValue: fc.Arbitrary<string> = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
-  fc.constantFrom(
-    'NaN',
-    '1e309',
-    '-1e309',
-    '-0',
-    '1e-400',
-    'Infinity',
-    '3600.0000001',
-    '-0.0000001',
-    '"\\ud800"',
-    '"\\u0000"',
-    'true',
-    'null',
-    '[]',
-    '{}',
-    '{"__proto__":{"polluted":true}}',
-    '{"constructor":{"prototype":{"polluted":true}}}',
-  ),
-  fc.constantFrom(...HOSTILE_STRINGS).map((s) => JSON.stringify(s)),
-  fc.integer({ min: 1, max: 2000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
-  fc.integer({ min: 1, max: 9000 }).map((n) => JSON.stringify('x'.repeat(n))),
-  fc.string({ unit: 'binary', maxLength: 40 }).map((s) => JSON.stringify(s)),
-  fc.double().map((d) => (Object.is(d, -0) ? '-0' : Number.isFinite(d) ? String(d) : 'NaN')),
-  fc.double({ min: -10, max: 4000, noNaN: true }).map(String),
-)
+const HOSTILE = [...HOSTILE_STRINGS, "'; drop table analytics_sessions; --", 'granted\u0000']
 
-const objectText = (pairs: [string, string][]) =>
-  `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`
+const rawValue = rawJsonValue({
+  hostileStrings: HOSTILE,
+  literals: ['3600.0000001', '-0.0000001'],
+  maxNesting: 2000,
+  maxStringLength: 9000,
+  extra: [fc.double({ min: -10, max: 4000, noNaN: true }).map(String)],
+})
 
-function bodyText(fields: readonly string[], valid: () => Record<string, unknown>): fc.Arbitrary<string> {
-  const key = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...fields) },
-    fc.constantFrom('__proto__', 'constructor', 'prototype', 'userId', 'id', ''),
-    fc.string({ maxLength: 12 }),
+const bodyText = (fields: readonly string[], valid: () => Record<string, unknown>) =>
+  jsonBodyText(
+    hostileKey(fields, ['__proto__', 'constructor', 'prototype', 'userId', 'id', '']),
+    rawValue,
+    valid,
   )
-  const pair = fc.tuple(key, rawValue)
-  return fc.oneof(
-    fc.array(pair, { maxLength: 8 }).map(objectText),
-    {
-      weight: 2,
-      arbitrary: fc
-        .array(pair, { maxLength: 2 })
-        .map((overrides) =>
-          objectText([
-            ...Object.entries(valid()).map(([k, v]): [string, string] => [k, JSON.stringify(v)]),
-            ...overrides,
-          ]),
-        ),
-    },
-    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? ''),
-    fc.constant(''),
-  )
-}
 
-function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Buffer | undefined> {
-  return fc.oneof(
-    { weight: 4, arbitrary: text.map((t) => Buffer.from(t)) },
-    fc.tuple(text, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([t, bytes, at]) => {
-      const b = Buffer.from(t)
-      const i = b.length === 0 ? 0 : at % b.length
-      return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, ...bytes]), b.subarray(i)])
-    }),
-    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
-    fc.constant(undefined),
-  )
-}
-
-/** Header values an HTTP client can send (Node's parser refuses control characters itself). */
-const headerSafe = (s: string) =>
-  [...s]
-    .filter((c) => {
-      const x = c.codePointAt(0)!
-      return x === 9 || (x >= 0x20 && x !== 0x7f && x <= 0xff)
-    })
-    .join('')
-
-const headerValue = fc
-  .oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom(...HOSTILE_STRINGS))
-  .map(headerSafe)
+const headerValue = hostileHeaderValue(HOSTILE)
 
 const headersArb = fc.record(
   {
@@ -193,11 +122,7 @@ const pathId = fc.oneof(
   ),
 )
 
-const queryArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constant('') },
-  fc.string({ maxLength: 30 }).map((q) => `?q=${encodeURIComponent(q)}`),
-  fc.constantFrom('?a=%', '?__proto__[polluted]=1', '?constructor[prototype][polluted]=1', '?id=1&id=2'),
-)
+const queryArb = hostileQuery(['?id=1&id=2'])
 
 type Op = 'session' | 'pageview' | 'leave' | 'heartbeat' | 'identify'
 interface Route {
@@ -265,10 +190,7 @@ const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort()
 describe.each(ROUTES)('$method $op: random and hostile requests', (route) => {
   it('answer the contract or a 4xx envelope, never 5xx; the database changes only as answered', async () => {
     const arb = fc.record({
-      method: fc.oneof(
-        { weight: 6, arbitrary: fc.constant(route.method) },
-        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-      ),
+      method: methodOf(route.method),
       id: pathId,
       query: queryArb,
       headers: headersArb,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -20,7 +20,6 @@ import {
  * x-forwarded-for from the 2001:db8::/32 documentation prefix), so reruns never meet old counters.
  */
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const LIMITED = {
   RATE_LIMIT_ENABLED: 'true',
   TRUST_PROXY: 'true',
@@ -36,10 +35,7 @@ afterAll(async () => {
   await h?.close()
 })
 
-const freshIp = () => {
-  const b = randomBytes(8).toString('hex')
-  return `2001:db8:${b.slice(0, 4)}:${b.slice(4, 8)}:${b.slice(8, 12)}:${b.slice(12, 16)}::2`
-}
+const freshIp = () => freshClientIp(2)
 
 function expectLimited(res: LightMyRequestResponse, maxSeconds: number) {
   const error = expectError(res, 429, 'RATE_LIMITED')
@@ -49,12 +45,7 @@ function expectLimited(res: LightMyRequestResponse, maxSeconds: number) {
   expect(error.i18nVars?.retryAfterSeconds).toBe(retryAfter)
 }
 
-async function twoInstances(env: Record<string, string>): Promise<[AnalyticsApp, AnalyticsApp]> {
-  const a = await h.build({ env })
-  const b = await h.build({ env })
-  await Promise.all([a.ready(), b.ready()])
-  return [a, b]
-}
+const twoInstances = (env: Record<string, string>) => twoReadyInstances(() => h.build({ env }))
 
 const session = (app: AnalyticsApp, ip: string) =>
   app.inject({

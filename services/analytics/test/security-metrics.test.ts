@@ -1,5 +1,5 @@
-import { Writable } from 'node:stream'
 import { loggerOptions } from '@bio/shared'
+import { captureLogs } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
@@ -166,13 +166,7 @@ describe('security headers on every response', () => {
 
 describe('logs (production logger options, trace level)', () => {
   it('are JSON with the correlation id on every request line and hold no token or secret', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean))
-        done()
-      },
-    })
+    const { lines, stream } = captureLogs()
     const config = testConfig({ RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'trace' }, h.testDb.url)
     const app = await buildAnalyticsApp({
       config,

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto'
+import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
   type AuthHarness,
   authHarness,
   countUsers,
@@ -21,7 +20,6 @@ import {
  * 2001:db8::/32 documentation prefix) so reruns never meet old counters. CI starts Redis.
  */
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const LIMITED = {
   RATE_LIMIT_ENABLED: 'true',
   TRUST_PROXY: 'true',
@@ -38,10 +36,7 @@ afterAll(async () => {
 })
 
 /** A client address no other run (or test) uses. */
-const freshIp = () => {
-  const b = randomBytes(8).toString('hex')
-  return `2001:db8:${b.slice(0, 4)}:${b.slice(4, 8)}:${b.slice(8, 12)}:${b.slice(12, 16)}::1`
-}
+const freshIp = () => freshClientIp(1)
 const from = (ip: string) => ({ 'x-forwarded-for': ip })
 
 function expectLimited(res: LightMyRequestResponse) {
@@ -53,12 +48,7 @@ function expectLimited(res: LightMyRequestResponse) {
   expect(res.headers['ratelimit-remaining']).toBe('0')
 }
 
-async function twoInstances(env: Record<string, string>): Promise<[AuthApp, AuthApp]> {
-  const a = await h.build({ env })
-  const b = await h.build({ env })
-  await Promise.all([a.ready(), b.ready()])
-  return [a, b]
-}
+const twoInstances = (env: Record<string, string>) => twoReadyInstances(() => h.build({ env }))
 
 describe('per-IP limits shared through Redis (REDIS_URL set, two instances)', () => {
   it('login=4/1m: four attempts spread over both instances use up the budget on both', async () => {

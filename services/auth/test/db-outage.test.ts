@@ -1,4 +1,13 @@
-import { lockTable, startTcpProxy, type TcpProxy } from '@bio/shared/testing'
+import {
+  lockTable,
+  outageEnv,
+  proxyDatabase,
+  type Sample,
+  sampler,
+  sleep,
+  type TcpProxy,
+  waitUntilReady,
+} from '@bio/shared/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -39,13 +48,7 @@ let app: AuthApp
 /** An app whose own pool reaches the test database through the proxy. */
 async function proxiedApp(env: Record<string, string> = {}) {
   const config = testConfig(
-    {
-      RATE_LIMIT_ENABLED: 'false',
-      DB_CONNECT_TIMEOUT_S: String(CONNECT_TIMEOUT_S),
-      DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
-      DB_POOL_MAX: '4',
-      ...env,
-    },
+    outageEnv({ connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS }, env),
     proxy.url(h.testDb.url),
   )
   return buildAuthApp({ config, hasher: fastHasher(), logger: false })
@@ -53,8 +56,7 @@ async function proxiedApp(env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   h = await authHarness()
-  const target = new URL(h.testDb.url)
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  proxy = await proxyDatabase(h.testDb.url)
   app = await proxiedApp()
 })
 afterAll(async () => {
@@ -63,16 +65,8 @@ afterAll(async () => {
   await h?.close()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string }
-
-interface Sample {
-  op: string
-  startedAt: number
-  ms: number
-  res: LightMyRequestResponse
-}
 
 /** What the service acknowledged: to be found in the database afterwards. */
 interface Acknowledged {
@@ -104,14 +98,8 @@ function acknowledge(ack: Acknowledged, res: LightMyRequestResponse): { access?:
  * them their tokens.
  */
 function runTraffic(target: AuthApp, workers: number, ack: Acknowledged) {
-  const samples: Sample[] = []
+  const { samples, timed } = sampler()
   let running = true
-  const timed = async (op: string, send: () => Promise<LightMyRequestResponse>) => {
-    const startedAt = Date.now()
-    const res = await send()
-    samples.push({ op, startedAt, ms: Date.now() - startedAt, res })
-    return res
-  }
   const worker = async (index: number) => {
     let account: { email: string; password: string } | undefined
     let access: string | undefined
@@ -188,17 +176,6 @@ async function expectAllPersisted(ack: Acknowledged) {
       .from(refreshSessions)
       .where(inArray(refreshSessions.tokenHash, hashes))
     expect(rows.length, 'acknowledged refresh tokens').toBe(hashes.length)
-  }
-}
-
-/** Polls /readyz until it answers 200; returns how long that took. */
-async function waitUntilReady(target: AuthApp, timeoutMs = 5000): Promise<number> {
-  const started = Date.now()
-  for (;;) {
-    const res = await target.inject({ method: 'GET', url: '/readyz' })
-    if (res.statusCode === 200) return Date.now() - started
-    if (Date.now() - started > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms: ${res.body}`)
-    await sleep(50)
   }
 }
 

@@ -1,5 +1,5 @@
-import type { DatabaseHandle, GeoLookup } from '@bio/shared'
-import { migratedTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import type { GeoLookup } from '@bio/shared'
+import { type AppHarness, appHarness, migratedTestDatabase } from '@bio/shared/testing'
 import { eq, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -31,48 +31,33 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
   })
 }
 
-export interface AuthHarness {
-  testDb: TestDatabase
-  database: DatabaseHandle<AuthSchema>
-  build(options?: {
-    env?: Record<string, string>
-    now?: () => Date
-    hasher?: PasswordHasher
-    geo?: GeoLookup
-  }): ReturnType<typeof buildAuthApp>
-  close(): Promise<void>
-}
+export type AuthHarness = AppHarness<
+  AuthSchema,
+  { env?: Record<string, string>; now?: () => Date; hasher?: PasswordHasher; geo?: GeoLookup },
+  Awaited<ReturnType<typeof buildAuthApp>>
+>
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
 export async function authHarness(): Promise<AuthHarness> {
-  const { testDb, database, close } = await migratedTestDatabase(
+  const migrated = await migratedTestDatabase(
     'auth',
     (url) => testConfig({}, url).db,
     schema,
     MIGRATIONS_FOLDER,
   )
-  const apps: Awaited<ReturnType<typeof buildAuthApp>>[] = []
-  return {
-    testDb,
-    database,
-    async build(options = {}) {
-      const config = testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, testDb.url)
-      const app = await buildAuthApp({
-        config,
-        database,
+  return appHarness(
+    migrated,
+    (options: NonNullable<Parameters<AuthHarness['build']>[0]>) =>
+      buildAuthApp({
+        config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
+        database: migrated.database,
         hasher: options.hasher ?? fastHasher(),
         geo: options.geo,
         now: options.now,
         logger: false,
-      })
-      apps.push(app)
-      return app
-    },
-    async close() {
-      await Promise.all(apps.map((a) => a.close()))
-      await close()
-    },
-  }
+      }),
+    {},
+  )
 }
 
 let counter = 0

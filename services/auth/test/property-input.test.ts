@@ -1,3 +1,4 @@
+import { HOSTILE_STRINGS, hostileInput } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
@@ -51,108 +52,31 @@ async function counts(): Promise<{ users: number; sessions: number }> {
 // Generators. Bodies are built as raw JSON text so they can hold what JSON.stringify cannot:
 // NaN, 1e309, -0, duplicate keys, `__proto__` keys, lone surrogate escapes, deep nesting.
 
-const HOSTILE_STRINGS = [
-  "1' OR '1'='1",
+const { hostileHeaderValue, hostileKey, hostileQuery, jsonBodyText, methodOf, payloadOf, rawJsonValue } =
+  hostileInput(fc)
+
+const HOSTILE = [
+  ...HOSTILE_STRINGS,
   "'; drop table users; --",
   'admin@example.com\u0000',
-  '<script>alert(1)</script>',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell-style payload, on purpose
   '${jndi:ldap://x}',
-  '../../etc/passwd',
-  '%00',
-  '\uFEFF',
-  '\u202Eevil',
-  '𝕏𝕏𝕏',
 ]
 
-const rawValue: fc.Arbitrary<string> = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
-  fc.constantFrom(
-    'NaN',
-    '1e309',
-    '-1e309',
-    '-0',
-    '1e-400',
-    'Infinity',
-    '"\\ud800"',
-    '"\\udfff\\ud800"',
-    '"\\u0000"',
-    '"a\\u0000b"',
-    'true',
-    'null',
-    '[]',
-    '{}',
-    '{"__proto__":{"polluted":true}}',
-    '{"constructor":{"prototype":{"polluted":true}}}',
-  ),
-  fc.constantFrom(...HOSTILE_STRINGS).map((s) => JSON.stringify(s)),
-  fc.integer({ min: 1, max: 2500 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
-  fc.integer({ min: 1, max: 20_000 }).map((n) => JSON.stringify('x'.repeat(n))),
-  fc.string({ unit: 'binary', maxLength: 40 }).map((s) => JSON.stringify(s)),
-  fc.double().map((d) => (Object.is(d, -0) ? '-0' : Number.isFinite(d) ? String(d) : 'NaN')),
-)
+const rawValue = rawJsonValue({
+  hostileStrings: HOSTILE,
+  literals: ['"\\udfff\\ud800"', '"a\\u0000b"'],
+  maxNesting: 2500,
+  maxStringLength: 20_000,
+})
 
-const keyOf = (fields: readonly string[]): fc.Arbitrary<string> =>
-  fc.oneof(
-    { weight: 3, arbitrary: fields.length > 0 ? fc.constantFrom(...fields) : fc.constant('x') },
-    fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', ''),
-    fc.string({ maxLength: 12 }),
-  )
+const keyOf = (fields: readonly string[]) =>
+  hostileKey(fields, ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', ''])
 
-const objectText = (pairs: [string, string][]) =>
-  `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`
+const bodyText = (fields: readonly string[], valid: () => Record<string, unknown>) =>
+  jsonBodyText(keyOf(fields), rawValue, valid)
 
-/** A body text: hostile pairs, a valid body with hostile overrides (duplicate keys: the last wins), or any JSON. */
-function bodyText(fields: readonly string[], valid: () => Record<string, unknown>): fc.Arbitrary<string> {
-  const pair = fc.tuple(keyOf(fields), rawValue)
-  return fc.oneof(
-    fc.array(pair, { maxLength: 8 }).map(objectText),
-    {
-      weight: 2,
-      arbitrary: fc
-        .array(pair, { maxLength: 2 })
-        .map((overrides) =>
-          objectText([
-            ...Object.entries(valid()).map(([k, v]): [string, string] => [k, JSON.stringify(v)]),
-            ...overrides,
-          ]),
-        ),
-    },
-    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? ''),
-    fc.constant(''),
-  )
-}
-
-/** The body as bytes: as is, with invalid UTF-8 spliced in, random bytes, or no body at all. */
-function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Buffer | undefined> {
-  return fc.oneof(
-    { weight: 4, arbitrary: text.map((t) => Buffer.from(t)) },
-    fc.tuple(text, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([t, bytes, at]) => {
-      const b = Buffer.from(t)
-      const i = b.length === 0 ? 0 : at % b.length
-      return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, ...bytes]), b.subarray(i)])
-    }),
-    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
-    fc.constant(undefined),
-  )
-}
-
-/**
- * What an HTTP header value can carry: Node's parser answers 400 itself to control characters
- * (NUL included) and reads the bytes as latin1, so values are limited to those characters here
- * (`inject` would otherwise pass strings no client can send).
- */
-const headerSafe = (s: string) =>
-  [...s]
-    .filter((c) => {
-      const x = c.codePointAt(0)!
-      return x === 9 || (x >= 0x20 && x !== 0x7f && x <= 0xff)
-    })
-    .join('')
-
-const headerValue = fc
-  .oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom(...HOSTILE_STRINGS))
-  .map(headerSafe)
+const headerValue = hostileHeaderValue(HOSTILE)
 
 const headersArb = fc.record(
   {
@@ -192,23 +116,7 @@ const headersArb = fc.record(
   { requiredKeys: ['content-type'] },
 )
 
-const queryArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constant('') },
-  fc.string({ maxLength: 30 }).map((q) => `?q=${encodeURIComponent(q)}`),
-  fc.constantFrom(
-    '?a=%',
-    '?__proto__[polluted]=1',
-    '?constructor[prototype][polluted]=1',
-    '?a[]=1&a[]=2',
-    '?=&&=',
-  ),
-)
-
-const methodArb = (main: 'GET' | 'POST') =>
-  fc.oneof(
-    { weight: 6, arbitrary: fc.constant(main) },
-    fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-  )
+const queryArb = hostileQuery(['?a[]=1&a[]=2', '?=&&='])
 
 const ROUTES = {
   register: {
@@ -270,7 +178,7 @@ describe.each(Object.keys(ROUTES) as RouteName[])('%s: random and hostile reques
   const route = ROUTES[name]
   it('answer 2xx or a 4xx envelope, never 5xx; rows grow only by the successes', async () => {
     const arb = fc.record({
-      method: methodArb(route.method),
+      method: methodOf(route.method),
       query: queryArb,
       headers: headersArb,
       payload: payloadOf(bodyText(route.fields, route.valid)),

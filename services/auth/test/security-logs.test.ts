@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream'
 import { CommonEnv, httpConfigFrom, loadEnv, loggerOptions } from '@bio/shared'
-import { lockTable } from '@bio/shared/testing'
+import { captureLogs, type LogCapture, lockTable } from '@bio/shared/testing'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
@@ -36,25 +35,8 @@ afterAll(async () => {
   await h?.close()
 })
 
-interface Capture {
-  lines: string[]
-  stream: Writable
-  json(): Record<string, unknown>[]
-}
-
-function capture(): Capture {
-  const lines: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean))
-      done()
-    },
-  })
-  return { lines, stream, json: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
-
 /** An app over the harness database (or `url`) logging with the production options at trace level. */
-async function loggedApp(cap: Capture, env: Record<string, string> = {}, url = h.testDb.url) {
+async function loggedApp(cap: LogCapture, env: Record<string, string> = {}, url = h.testDb.url) {
   const config = testConfig({ RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'trace', ...env }, url)
   return buildAuthApp({
     config,
@@ -74,7 +56,7 @@ function secretsOf(values: string[]): string[] {
   return [...out]
 }
 
-function expectNoSecrets(cap: Capture, secrets: string[]) {
+function expectNoSecrets(cap: LogCapture, secrets: string[]) {
   expect(cap.lines.length).toBeGreaterThan(0)
   for (const line of cap.lines) {
     for (const secret of secrets) {
@@ -90,7 +72,7 @@ function expectNoSecrets(cap: Capture, secrets: string[]) {
 
 describe('logs of a register → login → refresh → me → logout flow (trace level)', () => {
   it('are JSON lines with the correlation id on every request line, and hold no secret', async () => {
-    const cap = capture()
+    const cap = captureLogs()
     const app = await loggedApp(cap)
     const body = newUser({ password: `Pw-${Math.random().toString(36).slice(2)}-Z9` })
     const password = String(body.password)
@@ -188,7 +170,7 @@ describe('logs of a register → login → refresh → me → logout flow (trace
   })
 
   it('a database failing mid-query leaks neither the password hash nor the DB password into the logs', async () => {
-    const cap = capture()
+    const cap = captureLogs()
     const url = new URL(h.testDb.url)
     url.password = 'Db-Pa55word-n0t-for-logs'
     const app = await loggedApp(cap, { DB_STATEMENT_TIMEOUT_MS: '200' }, url.toString())
