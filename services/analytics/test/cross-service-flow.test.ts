@@ -1,12 +1,8 @@
-import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { rowsOf } from '@bio/shared'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildAuthApp } from '../../auth/src/app.js'
-import { loadAuthConfig } from '../../auth/src/config.js'
-import { MIGRATIONS_FOLDER as AUTH_MIGRATIONS } from '../../auth/src/db/migrations.js'
-import { type AuthSchema, schema as authSchema } from '../../auth/src/db/schema.js'
-import { argon2Hasher } from '../../auth/src/domain/password-hasher.js'
+import type { buildAuthApp } from '../../auth/src/app.js'
+import { type AuthHarness, authHarness } from '../../auth/test/helper.js'
 import {
   type AnalyticsApp,
   type AnalyticsHarness,
@@ -17,7 +13,6 @@ import {
   identify,
   recordPageView,
   sessionRow,
-  TEST_SECRET,
 } from './helper.js'
 
 /**
@@ -28,34 +23,17 @@ import {
 
 let h: AnalyticsHarness
 let analytics: AnalyticsApp
-let authDb: TestDatabase
-let authDatabase: DatabaseHandle<AuthSchema>
+let authH: AuthHarness
 let auth: Awaited<ReturnType<typeof buildAuthApp>>
 
 beforeAll(async () => {
   h = await analyticsHarness()
   analytics = await h.build()
-  authDb = await createTestDatabase('flow_auth')
-  const config = loadAuthConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_ENABLED: 'false',
-    AUTH_DATABASE_URL: authDb.url,
-  })
-  authDatabase = await openDatabase(config.db, authSchema)
-  await authDatabase.migrate(AUTH_MIGRATIONS)
-  auth = await buildAuthApp({
-    config,
-    database: authDatabase,
-    hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
-    logger: false,
-  })
+  authH = await authHarness()
+  auth = await authH.build()
 })
 afterAll(async () => {
-  await auth?.close()
-  await authDatabase?.close()
-  await authDb?.drop()
+  await authH?.close()
   await h?.close()
 })
 
@@ -89,7 +67,7 @@ describe('anonymous browsing → register on auth → identify on analytics', ()
     // 2. Register on the auth service.
     const { userId, accessToken } = await register()
     const [user] = rowsOf<{ id: string }>(
-      await authDatabase.db.execute(sql`select id from users where id = ${userId}`),
+      await authH.database.db.execute(sql`select id from users where id = ${userId}`),
     )
     expect(user?.id).toBe(userId)
 
@@ -134,18 +112,7 @@ describe('anonymous browsing → register on auth → identify on analytics', ()
   })
 
   it('a token from an auth service with another key is refused by analytics', async () => {
-    const other = await buildAuthApp({
-      config: loadAuthConfig({
-        NODE_ENV: 'test',
-        JWT_SECRET: 'a-completely-different-key-of-32-bytes-or-more',
-        LOG_LEVEL: 'silent',
-        RATE_LIMIT_ENABLED: 'false',
-        AUTH_DATABASE_URL: authDb.url,
-      }),
-      database: authDatabase,
-      hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
-      logger: false,
-    })
+    const other = await authH.build({ env: { JWT_SECRET: 'a-completely-different-key-of-32-bytes-or-more' } })
     try {
       const res = await other.inject({
         method: 'POST',

@@ -1,14 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto'
-import { type DatabaseHandle, openDatabase } from '@bio/shared'
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
 import { eq } from 'drizzle-orm'
 import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { buildAuthApp } from '../../auth/src/app.js'
-import { loadAuthConfig } from '../../auth/src/config.js'
-import { MIGRATIONS_FOLDER as AUTH_MIGRATIONS } from '../../auth/src/db/migrations.js'
-import { type AuthSchema, schema as authSchema, users } from '../../auth/src/db/schema.js'
-import { argon2Hasher } from '../../auth/src/domain/password-hasher.js'
+import type { buildAuthApp } from '../../auth/src/app.js'
+import { users } from '../../auth/src/db/schema.js'
+import { type AuthHarness, authHarness } from '../../auth/test/helper.js'
 import {
   A,
   type AnalyticsApp,
@@ -33,8 +29,7 @@ import {
 
 let h: AnalyticsHarness
 let analytics: AnalyticsApp
-let authDb: TestDatabase
-let authDatabase: DatabaseHandle<AuthSchema>
+let authH: AuthHarness
 let auth: Awaited<ReturnType<typeof buildAuthApp>>
 
 const ACCESS_TTL_S = 120
@@ -44,28 +39,11 @@ const TOLERANCE_S = 5
 beforeAll(async () => {
   h = await analyticsHarness()
   analytics = await h.build()
-  authDb = await createTestDatabase('tokens_auth')
-  const config = loadAuthConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_ENABLED: 'false',
-    AUTH_DATABASE_URL: authDb.url,
-    ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S),
-  })
-  authDatabase = await openDatabase(config.db, authSchema)
-  await authDatabase.migrate(AUTH_MIGRATIONS)
-  auth = await buildAuthApp({
-    config,
-    database: authDatabase,
-    hasher: argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
-    logger: false,
-  })
+  authH = await authHarness()
+  auth = await authH.build({ env: { ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S) } })
 })
 afterAll(async () => {
-  await auth?.close()
-  await authDatabase?.close()
-  await authDb?.drop()
+  await authH?.close()
   await h?.close()
 })
 afterEach(() => {
@@ -266,7 +244,7 @@ describe('revoked users: valid until the access token expires (documented), not 
 
   it('after suspension: no new tokens (refresh and login refused), the access token lives until exp', async () => {
     const user = await registered()
-    await authDatabase.db.update(users).set({ status: 'SUSPENDED' }).where(eq(users.id, user.userId))
+    await authH.database.db.update(users).set({ status: 'SUSPENDED' }).where(eq(users.id, user.userId))
     const refresh = await auth.inject({
       method: 'POST',
       url: '/api/v1/auth/refresh',
