@@ -65,6 +65,7 @@ async function startServer(service: 'auth' | 'analytics', env: Record<string, st
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       RATE_LIMIT_ENABLED: 'false',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       ...SECRETS,
       ...env,

@@ -26,6 +26,9 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
+    // Load shedding reacts to the machine, not to the code under test: a busy CI box must not turn
+    // answers into 503s. overload.test.ts switches it on with its own thresholds.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...(dbUrl ? { AUTH_DATABASE_URL: dbUrl } : {}),
     ...env,
   })
