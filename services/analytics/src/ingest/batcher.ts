@@ -25,6 +25,16 @@ export interface BatcherStats {
   largestBatch: number
 }
 
+export const emptyStats = (): BatcherStats => ({
+  batches: 0,
+  items: 0,
+  retries: 0,
+  failedItems: 0,
+  rejected: 0,
+  queued: 0,
+  largestBatch: 0,
+})
+
 interface Pending<I, R> {
   item: I
   resolve: (result: R) => void
@@ -40,15 +50,7 @@ interface Pending<I, R> {
  * cannot take its neighbours down. When `maxQueue` items wait, new ones get 503.
  */
 export class Batcher<I, R> {
-  readonly stats: BatcherStats = {
-    batches: 0,
-    items: 0,
-    retries: 0,
-    failedItems: 0,
-    rejected: 0,
-    queued: 0,
-    largestBatch: 0,
-  }
+  readonly stats: BatcherStats = emptyStats()
   #queue: Pending<I, R>[] = []
   #timer: NodeJS.Timeout | undefined
   #draining: Promise<void> | undefined

@@ -1,4 +1,4 @@
-import { Batcher, type BatcherOptions, type BatcherStats } from './batcher.js'
+import { Batcher, type BatcherOptions, type BatcherStats, emptyStats } from './batcher.js'
 
 /** A stable lane for a key: FNV-1a over the string, so one session always lands in one lane. */
 function laneOf(key: string, lanes: number): number {
@@ -36,15 +36,7 @@ export class LanedBatcher<I, R> {
 
   /** Sums over lanes (the largest batch is the largest of any lane). */
   get stats(): BatcherStats {
-    const total: BatcherStats = {
-      batches: 0,
-      items: 0,
-      retries: 0,
-      failedItems: 0,
-      rejected: 0,
-      queued: 0,
-      largestBatch: 0,
-    }
+    const total = emptyStats()
     for (const { stats } of this.#lanes) {
       for (const key of Object.keys(total) as (keyof BatcherStats)[]) {
         total[key] = key === 'largestBatch' ? Math.max(total[key], stats[key]) : total[key] + stats[key]
