@@ -91,7 +91,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     // A hop count is valid at run time (proxy-addr); Fastify's types only list the other forms.
     trustProxy: http.trustProxy as boolean | string[],
     bodyLimit: options.bodyLimit,
-    // Requests on kept-alive connections during shutdown get the envelope from `closingGuard`.
+    // Requests on kept-alive connections during shutdown get the 503 envelope from the first onRequest hook.
     return503OnClosing: false,
     // Errors Fastify raises before routing (a path parameter over the limit, a malformed
     // %-escape) go through the same mapping as everything else.

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify'
 import helmet from 'helmet'
 
 export type ResourcePolicy = 'same-origin' | 'same-site' | 'cross-origin'
@@ -31,11 +30,4 @@ export function securityHeaders(resourcePolicy: ResourcePolicy): Record<string, 
   }
   middleware({} as never, res as never, () => {})
   return headers
-}
-
-export function useSecurityHeaders(app: FastifyInstance, resourcePolicy: ResourcePolicy): void {
-  const headers = securityHeaders(resourcePolicy)
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.headers(headers)
-  })
 }
