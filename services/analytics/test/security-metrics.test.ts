@@ -121,9 +121,9 @@ describe('security headers on every response', () => {
     const res = await send()
     expect(res.statusCode).toBeLessThan(500)
     expect(res.headers['x-content-type-options']).toBe('nosniff')
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['x-frame-options']).toBe('DENY')
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/)
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
     expect(res.headers['referrer-policy']).toBe('no-referrer')
     // Ingest is called from every bio page: its resources may be read cross-origin.
     expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin')

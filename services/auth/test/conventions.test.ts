@@ -343,9 +343,9 @@ describe('response headers', () => {
   ] as const)('security headers are present on %s', async (_name, method, url) => {
     const res = await app.inject({ method, url, ...(method === 'POST' ? { payload: {} } : {}) })
     expect(res.headers['x-content-type-options']).toBe('nosniff')
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['x-frame-options']).toBe('DENY')
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/)
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
     expect(res.headers['referrer-policy']).toBe('no-referrer')
     expect(res.headers['cross-origin-resource-policy']).toBe('same-site')
     expect(res.headers['x-powered-by']).toBeUndefined()

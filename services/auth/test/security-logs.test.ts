@@ -293,14 +293,26 @@ describe('security headers on every response', () => {
     const res = await send()
     expect(res.statusCode).toBeLessThan(500)
     expect(res.headers['x-content-type-options']).toBe('nosniff')
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN')
+    expect(res.headers['x-frame-options']).toBe('DENY')
     expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/)
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
     expect(res.headers['referrer-policy']).toBe('no-referrer')
     expect(res.headers['cross-origin-resource-policy']).toBe('same-site')
-    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin')
+    // Document-only headers are for the docs page, not JSON answers.
+    expect(res.headers['cross-origin-opener-policy']).toBeUndefined()
     expect(res.headers['x-powered-by']).toBeUndefined()
     expect(res.headers['x-request-id']).toBeTruthy()
+  })
+
+  it('the docs page, an HTML document, gets its own CSP and the document headers', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+    expect(res.headers['content-security-policy']).toMatch(/^default-src 'self'/)
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin')
+    expect(res.headers['origin-agent-cluster']).toBe('?1')
+    expect(res.headers['x-frame-options']).toBe('DENY')
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
   })
 
   it('a 503 while closing carries them too', async () => {

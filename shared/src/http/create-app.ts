@@ -22,7 +22,7 @@ import { serializeError } from './log-serializers.js'
 import { type MetricsOptions, metricsPlugin } from './metrics.js'
 import { overloadProtection } from './overload.js'
 import { rateLimiting } from './rate-limit.js'
-import { type ResourcePolicy, securityHeaders } from './security-headers.js'
+import { documentSecurityHeaders, type ResourcePolicy, securityHeaders } from './security-headers.js'
 
 export type App = FastifyInstance<
   Server,
@@ -163,7 +163,16 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
       },
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  // staticCSP: the docs pages carry their own CSP in place of the API's `default-src 'none'`.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiHooks: {
+      onRequest: async (_req, reply) => {
+        reply.headers(documentSecurityHeaders)
+      },
+    },
+  })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   app.get(

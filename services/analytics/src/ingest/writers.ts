@@ -1,10 +1,11 @@
-import { type Db, rowsOf } from '@bio/shared'
+import { type Db, executePrepared } from '@bio/shared'
 import { sql } from 'drizzle-orm'
 import type { AnalyticsSchema } from '../db/schema.js'
 
 /**
  * Set-based writes for whole batches. Each batch travels as one JSON parameter unpacked by
- * `json_to_recordset`, so a batch of 500 costs the same few round trips as a batch of 1.
+ * `json_to_recordset`, so a batch of 500 costs the same few round trips as a batch of 1, and the
+ * statement text never changes, so it is prepared once per connection (`executePrepared`).
  */
 
 export interface SessionRow {
@@ -57,7 +58,7 @@ const GAP_MIN = sql.raw(`interval '0 seconds'`)
 const GAP_MAX = sql.raw(`interval '3600 seconds'`)
 
 export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promise<(string | null)[]> {
-  await db.execute(sql`
+  await executePrepared(db, sql`
     insert into analytics_sessions (id, visitor_id, bio_page_id, device, browser, os, os_version, timezone,
       country, city, referrer, referrer_domain, landing_page, utm_source, utm_medium, utm_campaign, utm_term,
       utm_content, started_at, last_activity_at)
@@ -84,8 +85,9 @@ export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promis
  * two batches at once (lanes are keyed by session), so arrival order is the order written.
  */
 export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<(string | null)[]> {
-  const rows = rowsOf<{ id: string }>(
-    await db.execute(sql`
+  const rows = await executePrepared<{ id: string }>(
+    db,
+    sql`
       with i as (
         select x."id", x."sessionId", x."path", x."title", x."referrer", x."linkClicked", x."enteredAt",
                s.bio_page_id,
@@ -125,7 +127,7 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
         from prev
         where v.id = prev.id and prev.gap between ${GAP_MIN} and ${GAP_MAX}
       )
-      select id from ins`),
+      select id from ins`,
   )
   const written = new Set(rows.map((r) => r.id))
   return items.map((item) => (written.has(item.id) ? item.id : null))
@@ -140,7 +142,7 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
  * this same statement updates would be invisible to it); a view's leaves travel in one lane.
  */
 export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<void> {
-  await db.execute(sql`
+  await executePrepared(db, sql`
     with i as (
       select distinct on ("id") "id", least(greatest("duration", 0), 3600) as duration,
              -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
@@ -168,7 +170,7 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
 
 /** Heartbeats: `duration + 30` per beat (two beats in one batch add 60), `last_activity_at = now()`. */
 export async function writeHeartbeats(db: AnalyticsDb, ids: string[]): Promise<void> {
-  await db.execute(sql`
+  await executePrepared(db, sql`
     update analytics_sessions s
     set duration = s.duration + 30 * c.n, last_activity_at = now()
     from (
@@ -180,7 +182,7 @@ export async function writeHeartbeats(db: AnalyticsDb, ids: string[]): Promise<v
 
 /** Identify: binds sessions to users; within a batch the last request per session wins. */
 export async function writeIdentifies(db: AnalyticsDb, items: IdentifyItem[]): Promise<void> {
-  await db.execute(sql`
+  await executePrepared(db, sql`
     update analytics_sessions s
     set user_id = c."userId"
     from (
