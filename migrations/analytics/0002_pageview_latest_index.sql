@@ -1,0 +1,2 @@
+DROP INDEX "analytics_pageviews_session_entered_idx";--> statement-breakpoint
+CREATE INDEX "analytics_pageviews_session_entered_id_idx" ON "analytics_pageviews" USING btree ("session_id","entered_at","id");
