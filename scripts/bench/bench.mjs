@@ -19,6 +19,8 @@ const argon2 = createRequire(join(root, 'services/auth/package.json'))('argon2')
 const SMOKE = process.argv.includes('--smoke')
 const DURATION = SMOKE ? 1 : Number(process.env.BENCH_DURATION ?? 5)
 const CONNECTIONS = SMOKE ? [50] : [50, 100, 200]
+const WARMUP = 1
+const IDLE_S = SMOKE ? 2 : 30
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 const CHROME_UA =
@@ -61,20 +63,28 @@ const report = {
   when: new Date().toISOString(),
   smoke: SMOKE,
   durationSeconds: DURATION,
+  idleSeconds: IDLE_S,
   startup: {},
   load: [],
   checks: {},
 }
 const procs = {}
 try {
-  // ---- start-up time and idle memory (second start: migrations already applied) -------------
+  // ---- start-up time and memory (second start: migrations already applied) ---------------------
+  // Resident memory twice: 1 s after ready (start-up's garbage still in the heap), and idle, after
+  // IDLE_S without a request, by when V8's memory reducer has given back what start-up needed.
   for (const svc of ['auth', 'analytics']) {
     await stopProcess((await start(svc)).child)
     const { child, readyMs } = await start(svc)
     await new Promise((r) => setTimeout(r, 1000))
-    report.startup[svc] = { readyMs: Math.round(readyMs), idleRssMb: Math.round(rssMb(child.pid)) }
+    report.startup[svc] = { readyMs: Math.round(readyMs), rssAfterStartMb: Math.round(rssMb(child.pid)) }
     procs[svc] = child
-    log(`${svc}: ready in ${Math.round(readyMs)} ms, idle RSS ${report.startup[svc].idleRssMb} MB`)
+  }
+  await new Promise((r) => setTimeout(r, IDLE_S * 1000))
+  for (const svc of ['auth', 'analytics']) {
+    const s = report.startup[svc]
+    s.idleRssMb = Math.round(rssMb(procs[svc].pid))
+    log(`${svc}: ready in ${s.readyMs} ms, RSS ${s.rssAfterStartMb} MB after start, ${s.idleRssMb} MB idle`)
   }
   procs.baseline = (await start('baseline')).child
 
@@ -123,119 +133,67 @@ try {
   report.argon2 = { hashPerSecond: rawHash, verifyPerSecond: rawVerify }
   log(`raw argon2id: ${rawHash.toFixed(1)} hash/s, ${rawVerify.toFixed(1)} verify/s`)
 
-  const phase = async (name, svc, request, { ratioTo, connections = CONNECTIONS, onResponse } = {}) => {
-    for (const c of connections) {
-      const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
-      const baseline = ratioTo?.(c)
-      report.load.push({
-        name,
-        ...r,
-        ratio: baseline ? r.rps / baseline.rps : null,
-        p99Ratio: baseline?.p99 ? r.p99 / baseline.p99 : null,
-      })
-      log(
-        `${name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms (non-2xx ${r.non2xx}, errors ${r.errors})`,
-      )
-    }
-  }
   const idsFrom = (set) => (status, body) => {
     if (status !== 200) return
     const id = JSON.parse(body).data?.id
     if (id) set.add(id)
   }
 
-  // ---- baseline ---------------------------------------------------------------------------------
-  const sampleBody = JSON.stringify({
-    sessionId: randomUUID(),
-    path: '/creator/some-page',
-    title: 'A page title',
-  })
-  await phase('baseline (bare Fastify)', 'baseline', {
-    method: 'POST',
-    path: '/bench',
-    headers: { 'content-type': 'application/json' },
-    body: sampleBody,
-  })
-  const baselineAt = (c) => report.load.find((r) => r.name.startsWith('baseline') && r.connections === c)
-
-  // ---- analytics ----------------------------------------------------------------------------------
-  const sessionIds = new Set()
-  await phase(
-    'POST /analytics/session',
-    'analytics',
-    {
-      method: 'POST',
-      path: '/api/v1/analytics/session',
-      headers: { 'content-type': 'application/json', 'user-agent': CHROME_UA },
-      setup: () => ({
-        body: JSON.stringify({
-          visitorId: randomUUID(),
-          consentAnalytics: 'granted',
-          referrer: 'https://www.example.com/x',
-        }),
-      }),
-    },
-    { ratioTo: baselineAt, onResponse: idsFrom(sessionIds) },
-  )
-  const pool = [...sessionIds].slice(0, 5000)
-  const pageViewIds = new Set()
-  await phase(
-    'POST /analytics/pageview',
-    'analytics',
-    {
-      method: 'POST',
-      path: '/api/v1/analytics/pageview',
-      headers: { 'content-type': 'application/json' },
-      setup: () => ({
-        body: JSON.stringify({ sessionId: pick(pool), path: '/creator/some-page', title: 'A page title' }),
-      }),
-    },
-    { ratioTo: baselineAt, onResponse: idsFrom(pageViewIds) },
-  )
-  const views = [...pageViewIds]
-  await phase(
-    'POST /analytics/pageview/:id/leave (text/plain beacon)',
-    'analytics',
-    {
-      method: 'POST',
-      path: '/',
-      headers: { 'content-type': 'text/plain;charset=UTF-8' },
-      setup: () => ({
-        path: `/api/v1/analytics/pageview/${pick(views)}/leave`,
-        body: JSON.stringify({ duration: 12.5, scrollDepth: 60 }),
-      }),
-    },
-    { ratioTo: baselineAt },
-  )
-  await phase(
-    'PATCH /analytics/session/:id/heartbeat',
-    'analytics',
-    {
-      method: 'PATCH',
-      path: '/',
-      setup: () => ({ path: `/api/v1/analytics/session/${pick(pool)}/heartbeat` }),
-    },
-    { ratioTo: baselineAt },
-  )
-  const bearer = Array.from(
-    { length: 200 },
-    () => `Bearer ${sign({ userId: randomUUID(), sessionId: randomUUID() }).accessToken}`,
-  )
-  await phase(
-    'PATCH /analytics/session/:id/identify',
-    'analytics',
-    {
-      method: 'PATCH',
-      path: '/',
-      setup: () => ({
-        path: `/api/v1/analytics/session/${pick(pool)}/identify`,
-        headers: { authorization: pick(bearer) },
-      }),
-    },
-    { ratioTo: baselineAt },
-  )
+  /**
+   * Loads `svc` with `request` at each connection count. `paired`: right before each run, the
+   * bare baseline is loaded by the identical request generator (same per-request bodies, paths
+   * and headers, same response bookkeeping), so the ratio compares servers and not the work the
+   * load generator does for them on the same two cores. `ratioTo`: a fixed reference instead.
+   */
+  const phase = async (
+    name,
+    svc,
+    request,
+    { paired = false, ratioTo, connections = CONNECTIONS, onResponse } = {},
+  ) => {
+    // Warm-up, not recorded: JIT, connection pools, prepared statements (generic plans start at
+    // the sixth execution); the first second of a cold run is several times slower.
+    const discard = onResponse ? idsFrom(new Set()) : undefined
+    if (paired) {
+      await load({
+        url: base('baseline'),
+        connections: connections[0],
+        duration: WARMUP,
+        request,
+        onResponse: discard,
+      })
+    }
+    await load({ url: base(svc), connections: connections[0], duration: WARMUP, request, onResponse })
+    for (const c of connections) {
+      const baseline = paired
+        ? await load({
+            url: base('baseline'),
+            connections: c,
+            duration: DURATION,
+            request,
+            onResponse: discard,
+          })
+        : ratioTo?.(c)
+      const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
+      report.load.push({
+        name,
+        ...r,
+        ...(paired
+          ? { baselineRps: baseline.rps, baselineP50: baseline.p50, baselineP99: baseline.p99 }
+          : {}),
+        ratio: baseline ? r.rps / baseline.rps : null,
+        p99Ratio: baseline?.p99 ? r.p99 / baseline.p99 : null,
+      })
+      log(
+        `${name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms (non-2xx ${r.non2xx}, errors ${r.errors})` +
+          (baseline ? ` · ratio ${(r.rps / baseline.rps).toFixed(2)}` : ''),
+      )
+    }
+  }
 
   // ---- auth: register and login next to raw argon2, with the event-loop delay ----------------------
+  // Right after the raw argon2 runs, before the ingest phases leave PostgreSQL busy with autovacuum
+  // and checkpoints: both sides of the ratio see the same quiet machine.
   const eventLoopP99 = async () => {
     const text = await (await fetch(`${base('auth')}/metrics`)).text()
     return (
@@ -278,6 +236,97 @@ try {
     { ratioTo: () => ({ rps: rawVerify }), connections: [16] },
   )
   report.load.at(-1).eventLoopP99Ms = await eventLoopP99()
+
+  // ---- baseline ---------------------------------------------------------------------------------
+  const sampleBody = JSON.stringify({
+    sessionId: randomUUID(),
+    path: '/creator/some-page',
+    title: 'A page title',
+  })
+  // For reference: the bare route under the cheapest possible load (one static request).
+  await phase('baseline: bare Fastify, one static request', 'baseline', {
+    method: 'POST',
+    path: '/api/v1/analytics/pageview',
+    headers: { 'content-type': 'application/json' },
+    body: sampleBody,
+  })
+
+  // ---- analytics ----------------------------------------------------------------------------------
+  const sessionIds = new Set()
+  await phase(
+    'POST /analytics/session',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/api/v1/analytics/session',
+      headers: { 'content-type': 'application/json', 'user-agent': CHROME_UA },
+      setup: () => ({
+        body: JSON.stringify({
+          visitorId: randomUUID(),
+          consentAnalytics: 'granted',
+          referrer: 'https://www.example.com/x',
+        }),
+      }),
+    },
+    { paired: true, onResponse: idsFrom(sessionIds) },
+  )
+  const pool = [...sessionIds].slice(0, 5000)
+  const pageViewIds = new Set()
+  await phase(
+    'POST /analytics/pageview',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/api/v1/analytics/pageview',
+      headers: { 'content-type': 'application/json' },
+      setup: () => ({
+        body: JSON.stringify({ sessionId: pick(pool), path: '/creator/some-page', title: 'A page title' }),
+      }),
+    },
+    { paired: true, onResponse: idsFrom(pageViewIds) },
+  )
+  const views = [...pageViewIds]
+  await phase(
+    'POST /analytics/pageview/:id/leave (text/plain beacon)',
+    'analytics',
+    {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      setup: () => ({
+        path: `/api/v1/analytics/pageview/${pick(views)}/leave`,
+        body: JSON.stringify({ duration: 12.5, scrollDepth: 60 }),
+      }),
+    },
+    { paired: true },
+  )
+  await phase(
+    'PATCH /analytics/session/:id/heartbeat',
+    'analytics',
+    {
+      method: 'PATCH',
+      path: '/',
+      setup: () => ({ path: `/api/v1/analytics/session/${pick(pool)}/heartbeat` }),
+    },
+    { paired: true },
+  )
+  const bearer = Array.from(
+    { length: 200 },
+    () => `Bearer ${sign({ userId: randomUUID(), sessionId: randomUUID() }).accessToken}`,
+  )
+  await phase(
+    'PATCH /analytics/session/:id/identify',
+    'analytics',
+    {
+      method: 'PATCH',
+      path: '/',
+      setup: () => ({
+        path: `/api/v1/analytics/session/${pick(pool)}/identify`,
+        headers: { authorization: pick(bearer) },
+      }),
+    },
+    { paired: true },
+  )
 
   // ---- every acknowledged write is in the database, exactly once ------------------------------------
   const analyticsDb = postgres(dbUrl(dbs.analytics), { max: 1, onnotice: () => {} })
