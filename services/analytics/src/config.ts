@@ -19,7 +19,7 @@ export const AnalyticsEnv = Type.Object({
   TRACKING_HMAC_SECRET: Type.String({ minLength: 32 }),
   VISITOR_HASH_SECRET: Type.String({ minLength: 32 }),
   INGEST_MAX_BATCH: Type.Integer({ default: 500, minimum: 1, maximum: 5000 }),
-  INGEST_MAX_WAIT_MS: Type.Integer({ default: 2, minimum: 0, maximum: 1000 }),
+  INGEST_MAX_WAIT_MS: Type.Integer({ default: 0, minimum: 0, maximum: 1000 }),
   INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),
   INGEST_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 16 }),
 })
