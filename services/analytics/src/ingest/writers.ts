@@ -58,7 +58,9 @@ const GAP_MIN = sql.raw(`interval '0 seconds'`)
 const GAP_MAX = sql.raw(`interval '3600 seconds'`)
 
 export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promise<(string | null)[]> {
-  await executePrepared(db, sql`
+  await executePrepared(
+    db,
+    sql`
     insert into analytics_sessions (id, visitor_id, bio_page_id, device, browser, os, os_version, timezone,
       country, city, referrer, referrer_domain, landing_page, utm_source, utm_medium, utm_campaign, utm_term,
       utm_content, started_at, last_activity_at)
@@ -68,7 +70,8 @@ export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promis
     from json_to_recordset(${json(rows)}) as r("id" uuid, "visitorId" text, "bioPageId" uuid, "device" text,
       "browser" text, "os" text, "osVersion" text, "timezone" text, "country" text, "city" text, "referrer" text,
       "referrerDomain" text, "landingPage" text, "utmSource" text, "utmMedium" text, "utmCampaign" text,
-      "utmTerm" text, "utmContent" text, "startedAt" timestamptz)`)
+      "utmTerm" text, "utmContent" text, "startedAt" timestamptz)`,
+  )
   return rows.map((r) => r.id)
 }
 
@@ -142,7 +145,9 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
  * this same statement updates would be invisible to it); a view's leaves travel in one lane.
  */
 export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<void> {
-  await executePrepared(db, sql`
+  await executePrepared(
+    db,
+    sql`
     with i as (
       select distinct on ("id") "id", least(greatest("duration", 0), 3600) as duration,
              -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
@@ -165,24 +170,30 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
     )
     update analytics_sessions s
     set duration = greatest(0, s.duration + d.delta), last_activity_at = now()
-    from d where s.id = d.session_id`)
+    from d where s.id = d.session_id`,
+  )
 }
 
 /** Heartbeats: `duration + 30` per beat (two beats in one batch add 60), `last_activity_at = now()`. */
 export async function writeHeartbeats(db: AnalyticsDb, ids: string[]): Promise<void> {
-  await executePrepared(db, sql`
+  await executePrepared(
+    db,
+    sql`
     update analytics_sessions s
     set duration = s.duration + 30 * c.n, last_activity_at = now()
     from (
       select "id", count(*)::int as n from json_to_recordset(${json(ids.map((id) => ({ id })))}) as x("id" uuid)
       group by 1
     ) c
-    where s.id = c.id`)
+    where s.id = c.id`,
+  )
 }
 
 /** Identify: binds sessions to users; within a batch the last request per session wins. */
 export async function writeIdentifies(db: AnalyticsDb, items: IdentifyItem[]): Promise<void> {
-  await executePrepared(db, sql`
+  await executePrepared(
+    db,
+    sql`
     update analytics_sessions s
     set user_id = c."userId"
     from (
@@ -190,5 +201,6 @@ export async function writeIdentifies(db: AnalyticsDb, items: IdentifyItem[]): P
       from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "userId" uuid, "ord" int)
       order by "id", "ord" desc
     ) c
-    where s.id = c."id"`)
+    where s.id = c."id"`,
+  )
 }
