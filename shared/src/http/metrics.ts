@@ -59,13 +59,28 @@ export const metricsPlugin = fp<MetricsOptions>(
       })
     }
     app.decorate('metrics', registry)
-    app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    // prom-client hashes a label object on every inc/observe; the (method, route, status)
+    // combinations are few, so each one's children are looked up once and kept.
+    const children = new Map<
+      string,
+      { count: ReturnType<typeof requests.labels>; latency: ReturnType<typeof duration.labels> }
+    >()
+    app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const route = req.routeOptions.url ?? 'unmatched'
-      if (route === '/metrics') return
-      const labels = { method: req.method, route, status: String(reply.statusCode) }
-      requests.inc(labels)
-      duration.observe(labels, reply.elapsedTime / 1000)
-      if (reply.statusCode === 429) limited.inc({ route })
+      if (route !== '/metrics') {
+        const status = reply.statusCode
+        const key = `${req.method} ${status} ${route}`
+        let child = children.get(key)
+        if (!child) {
+          const labels = { method: req.method, route, status: String(status) }
+          child = { count: requests.labels(labels), latency: duration.labels(labels) }
+          children.set(key, child)
+        }
+        child.count.inc()
+        child.latency.observe(reply.elapsedTime / 1000)
+        if (status === 429) limited.inc({ route })
+      }
+      done()
     })
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.type(registry.contentType)
