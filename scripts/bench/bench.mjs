@@ -29,7 +29,7 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 }
 const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
-const PORTS = { auth: 4101, analytics: 4102, baseline: 4100 }
+const PORTS = { auth: 4101, analytics: 4102, baseline: 4100, groupCommit: 4103 }
 const secret = () => randomBytes(48).toString('base64url')
 const pick = (list) => list[Math.floor(Math.random() * list.length)]
 const log = (msg) => process.stderr.write(`› ${msg}\n`)
@@ -59,6 +59,7 @@ const files = {
   auth: join(root, 'services/auth/dist/server.js'),
   analytics: join(root, 'services/analytics/dist/server.js'),
   baseline: join(root, 'scripts/bench/baseline-server.mjs'),
+  groupCommit: join(root, 'scripts/bench/group-commit-server.mjs'),
 }
 const start = (svc, extra = {}) =>
   startProcess(files[svc], { ...env, PORT: String(PORTS[svc]), ...extra }, `${base(svc)}/readyz`)
@@ -92,6 +93,7 @@ try {
     log(`${svc}: ready in ${s.readyMs} ms, RSS ${s.rssAfterStartMb} MB after start, ${s.idleRssMb} MB idle`)
   }
   procs.baseline = (await start('baseline')).child
+  procs.groupCommit = (await start('groupCommit', { DATABASE_URL: env.ANALYTICS_DATABASE_URL })).child
 
   // ---- in-process token verification -----------------------------------------------------------
   const sign = createAccessTokenSigner({
@@ -336,6 +338,16 @@ try {
   await phase(
     'PATCH /analytics/session/:id/heartbeat',
     'analytics',
+    {
+      method: 'PATCH',
+      path: '/',
+      setup: () => ({ path: `/api/v1/analytics/session/${pick(pool)}/heartbeat` }),
+    },
+    { paired: true },
+  )
+  await phase(
+    'reference: heartbeat on bare Fastify + the same group commit',
+    'groupCommit',
     {
       method: 'PATCH',
       path: '/',
