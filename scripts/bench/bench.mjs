@@ -22,6 +22,8 @@ const DURATION = SMOKE ? 1 : Number(process.env.BENCH_DURATION ?? 5)
 // answer yet on any connection) costs several per cent and the JIT is still compiling the
 // handlers. They run in rounds, each next to a raw argon2 run of the same length.
 const ARGON2_ROUNDS = SMOKE ? 1 : 3
+// Paired ingest runs: baseline and route alternate this many times per connection count.
+const ROUNDS = SMOKE ? 1 : 2
 const CONNECTIONS = SMOKE ? [50] : [50, 100, 200]
 const WARMUP = 1
 const IDLE_S = SMOKE ? 2 : 30
@@ -69,6 +71,7 @@ const report = {
   smoke: SMOKE,
   durationSeconds: DURATION,
   argon2Rounds: ARGON2_ROUNDS,
+  rounds: ROUNDS,
   idleSeconds: IDLE_S,
   startup: {},
   load: [],
@@ -143,10 +146,12 @@ try {
   }
 
   /**
-   * Loads `svc` with `request` at each connection count. `paired`: right before each run, the
-   * bare baseline is loaded by the identical request generator (same per-request bodies, paths
-   * and headers, same response bookkeeping), so the ratio compares servers and not the work the
-   * load generator does for them on the same two cores.
+   * Loads `svc` with `request` at each connection count. `paired`: in ROUNDS alternating runs, the
+   * bare baseline and then the route, both driven by the identical request generator (same
+   * per-request bodies, paths and headers, same response bookkeeping), so the ratio compares
+   * servers and not the work the load generator does for them on the same two cores, and both
+   * sides sample the same stretches of a machine whose speed drifts from minute to minute. The
+   * ratio is of the mean rates; p50 is the mean, p99 the worst round's.
    */
   const phase = async (
     name,
@@ -154,8 +159,8 @@ try {
     request,
     { paired = false, connections = CONNECTIONS, onResponse } = {},
   ) => {
-    // Warm-up, not recorded: JIT, connection pools, prepared statements (generic plans start at
-    // the sixth execution); the first second of a cold run is several times slower.
+    // Warm-up, not recorded, once per phase: JIT, connection pools, prepared statements (generic
+    // plans start at the sixth execution); the first second of a cold run is several times slower.
     const discard = onResponse ? idsFrom(new Set()) : undefined
     if (paired) {
       await load({
@@ -168,28 +173,51 @@ try {
     }
     await load({ url: base(svc), connections: connections[0], duration: WARMUP, request, onResponse })
     for (const c of connections) {
-      const baseline = paired
-        ? await load({
-            url: base('baseline'),
-            connections: c,
-            duration: DURATION,
-            request,
-            onResponse: discard,
-          })
-        : undefined
-      const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
-      report.load.push({
+      const rounds = []
+      for (let i = 0; i < (paired ? ROUNDS : 1); i++) {
+        const baseline = paired
+          ? await load({
+              url: base('baseline'),
+              connections: c,
+              duration: DURATION,
+              request,
+              onResponse: discard,
+            })
+          : undefined
+        const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
+        rounds.push({ r, baseline })
+      }
+      const mean = (f) => rounds.reduce((sum, x) => sum + f(x), 0) / rounds.length
+      const sum = (f) => rounds.reduce((total, x) => total + f(x), 0)
+      const worst = (f) => Math.max(...rounds.map(f))
+      const row = {
         name,
-        ...r,
-        ...(paired
-          ? { baselineRps: baseline.rps, baselineP50: baseline.p50, baselineP99: baseline.p99 }
-          : {}),
-        ratio: baseline ? r.rps / baseline.rps : null,
-        p99Ratio: baseline?.p99 ? r.p99 / baseline.p99 : null,
-      })
+        connections: c,
+        rps: mean((x) => x.r.rps),
+        p50: mean((x) => x.r.p50),
+        p99: worst((x) => x.r.p99),
+        total: sum((x) => x.r.total),
+        non2xx: sum((x) => x.r.non2xx),
+        errors: sum((x) => x.r.errors),
+        ratio: null,
+        p99Ratio: null,
+      }
+      if (paired) {
+        Object.assign(row, {
+          baselineRps: mean((x) => x.baseline.rps),
+          baselineP50: mean((x) => x.baseline.p50),
+          baselineP99: worst((x) => x.baseline.p99),
+          rounds: rounds.map((x) => ({ rps: x.r.rps, baselineRps: x.baseline.rps })),
+        })
+        row.ratio = row.rps / row.baselineRps
+        row.p99Ratio = row.p99 / row.baselineP99
+      }
+      report.load.push(row)
       log(
-        `${name} @${c}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms (non-2xx ${r.non2xx}, errors ${r.errors})` +
-          (baseline ? ` · ratio ${(r.rps / baseline.rps).toFixed(2)}` : ''),
+        `${name} @${c}: ${row.rps.toFixed(0)} req/s p50 ${row.p50} ms p99 ${row.p99} ms (non-2xx ${row.non2xx}, errors ${row.errors})` +
+          (paired
+            ? ` · baseline ${row.baselineRps.toFixed(0)} · ratio ${row.ratio.toFixed(2)} (rounds ${rounds.map((x) => (x.r.rps / x.baseline.rps).toFixed(2)).join(', ')})`
+            : ''),
       )
     }
   }

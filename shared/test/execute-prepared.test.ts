@@ -38,8 +38,8 @@ describe('executePrepared on PostgreSQL', () => {
       database.db,
       sql`select statement from pg_prepared_statements where statement like ${`%${MARKER}%`}`,
     )
-    // Parsed and planned once for three executions (the LIKE query has its own entry).
-    expect(prepared.filter((p) => !p.statement.includes('pg_prepared_statements'))).toHaveLength(1)
+    // Parsed and planned once for three executions (the LIKE query's own text holds only `$1`).
+    expect(prepared).toHaveLength(1)
   })
 
   it('a failing statement rejects with the server error and leaves the connection usable', async () => {

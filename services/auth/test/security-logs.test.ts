@@ -315,6 +315,15 @@ describe('security headers on every response', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff')
   })
 
+  it('so does every other HTML page under /docs (the static OAuth2 redirect page)', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/static/oauth2-redirect.html' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+    expect(res.headers['content-security-policy']).toMatch(/^default-src 'self'/)
+    expect(res.headers['cross-origin-opener-policy']).toBe('same-origin')
+    expect(res.headers['origin-agent-cluster']).toBe('?1')
+  })
+
   it('a 503 while closing carries them too', async () => {
     const closing = await h.build()
     const done = closing.close()

@@ -130,11 +130,14 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     }
     done()
   })
-  // A request that was in flight when close() began must close its kept-alive connection too:
-  // server.close() only reaps connections that are idle at that moment, so one that answers later
-  // held the shutdown open for the keep-alive timeout (72 s), far past SHUTDOWN_TIMEOUT_MS.
   app.addHook('onSend', (_req, reply, payload, done) => {
+    // A request that was in flight when close() began must close its kept-alive connection too:
+    // server.close() only reaps connections that are idle at that moment, so one that answers
+    // later held the shutdown open for the keep-alive timeout (72 s), past SHUTDOWN_TIMEOUT_MS.
     if (closing) reply.header('connection', 'close')
+    // HTML documents (the docs UI and its static pages) get the document-only headers too.
+    const type = reply.getHeader('content-type')
+    if (typeof type === 'string' && type.startsWith('text/html')) reply.headers(documentSecurityHeaders)
     done(null, payload)
   })
   await app.register(errorHandling)
@@ -169,15 +172,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     },
   })
   // staticCSP: the docs pages carry their own CSP in place of the API's `default-src 'none'`.
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: true,
-    uiHooks: {
-      onRequest: async (_req, reply) => {
-        reply.headers(documentSecurityHeaders)
-      },
-    },
-  })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   app.get(

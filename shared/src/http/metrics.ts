@@ -59,26 +59,13 @@ export const metricsPlugin = fp<MetricsOptions>(
       })
     }
     app.decorate('metrics', registry)
-    // prom-client hashes a label object on every inc/observe; the (method, route, status)
-    // combinations are few, so each one's children are looked up once and kept.
-    const children = new Map<
-      string,
-      { count: ReturnType<typeof requests.labels>; latency: ReturnType<typeof duration.labels> }
-    >()
     app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const route = req.routeOptions.url ?? 'unmatched'
       if (route !== '/metrics') {
-        const status = reply.statusCode
-        const key = `${req.method} ${status} ${route}`
-        let child = children.get(key)
-        if (!child) {
-          const labels = { method: req.method, route, status: String(status) }
-          child = { count: requests.labels(labels), latency: duration.labels(labels) }
-          children.set(key, child)
-        }
-        child.count.inc()
-        child.latency.observe(reply.elapsedTime / 1000)
-        if (status === 429) limited.inc({ route })
+        const labels = { method: req.method, route, status: String(reply.statusCode) }
+        requests.inc(labels)
+        duration.observe(labels, reply.elapsedTime / 1000)
+        if (reply.statusCode === 429) limited.inc({ route })
       }
       done()
     })

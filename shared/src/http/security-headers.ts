@@ -7,8 +7,8 @@ export type ResourcePolicy = 'same-origin' | 'same-site' | 'cross-origin'
  * so the document-only headers helmet adds for HTML (COOP, Origin-Agent-Cluster, DNS prefetch,
  * X-Download-Options, X-Permitted-Cross-Domain-Policies, X-XSS-Protection, a page CSP) protect
  * nothing here; they were 600 bytes on every answer and cost the ingest benchmark about 15% of
- * its throughput (heartbeat 14.7k -> 17.3k req/s without them, same run). The docs page, the
- * one HTML document, adds its own CSP and the document headers (`documentSecurityHeaders`).
+ * its throughput (heartbeat 14.7k -> 17.3k req/s without them, same run). HTML answers (the
+ * docs UI and its static pages) carry swagger-ui's CSP and `documentSecurityHeaders` as well.
  */
 export function securityHeaders(resourcePolicy: ResourcePolicy): Record<string, string> {
   return {
@@ -21,7 +21,7 @@ export function securityHeaders(resourcePolicy: ResourcePolicy): Record<string, 
   }
 }
 
-/** Added to HTML documents (the API docs page) on top of `securityHeaders`. */
+/** Added to every `text/html` answer (the API docs) on top of `securityHeaders`. */
 export const documentSecurityHeaders: Readonly<Record<string, string>> = {
   'cross-origin-opener-policy': 'same-origin',
   'origin-agent-cluster': '?1',
