@@ -66,6 +66,40 @@ const files = {
 const start = (svc, extra = {}) =>
   startProcess(files[svc], { ...env, PORT: String(PORTS[svc]), ...extra }, `${base(svc)}/readyz`)
 
+/**
+ * One table row from `rounds` of `{ run, ref }`: `run` a load result, `ref` what it is compared
+ * with in the same round (a baseline load, or `{ rps }` of raw argon2). Rates are means and the
+ * ratio is of the means; p50 is the mean, p99 the worst round's.
+ */
+function roundsRow(name, connections, rounds) {
+  const mean = (f) => rounds.reduce((sum, x) => sum + f(x), 0) / rounds.length
+  const total = (f) => rounds.reduce((sum, x) => sum + f(x), 0)
+  const worst = (f) => Math.max(...rounds.map(f))
+  const row = {
+    name,
+    connections,
+    rps: mean((x) => x.run.rps),
+    p50: mean((x) => x.run.p50),
+    p99: worst((x) => x.run.p99),
+    total: total((x) => x.run.total),
+    non2xx: total((x) => x.run.non2xx),
+    errors: total((x) => x.run.errors),
+    ratio: null,
+    p99Ratio: null,
+  }
+  if (rounds[0].ref) {
+    row.baselineRps = mean((x) => x.ref.rps)
+    row.ratio = row.rps / row.baselineRps
+    if (rounds[0].ref.p99 !== undefined) {
+      row.baselineP50 = mean((x) => x.ref.p50)
+      row.baselineP99 = worst((x) => x.ref.p99)
+      row.p99Ratio = row.p99 / row.baselineP99
+    }
+    row.rounds = rounds.map((x) => ({ rps: x.run.rps, baselineRps: x.ref.rps }))
+  }
+  return row
+}
+
 const report = {
   when: new Date().toISOString(),
   smoke: SMOKE,
@@ -96,7 +130,7 @@ try {
     log(`${svc}: ready in ${s.readyMs} ms, RSS ${s.rssAfterStartMb} MB after start, ${s.idleRssMb} MB idle`)
   }
   procs.baseline = (await start('baseline')).child
-  procs.groupCommit = (await start('groupCommit', { DATABASE_URL: env.ANALYTICS_DATABASE_URL })).child
+  procs.groupCommit = (await start('groupCommit')).child
 
   // ---- in-process token verification -----------------------------------------------------------
   const sign = createAccessTokenSigner({
@@ -184,39 +218,15 @@ try {
               onResponse: discard,
             })
           : undefined
-        const r = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
-        rounds.push({ r, baseline })
+        const run = await load({ url: base(svc), connections: c, duration: DURATION, request, onResponse })
+        rounds.push({ run, ref: baseline })
       }
-      const mean = (f) => rounds.reduce((sum, x) => sum + f(x), 0) / rounds.length
-      const sum = (f) => rounds.reduce((total, x) => total + f(x), 0)
-      const worst = (f) => Math.max(...rounds.map(f))
-      const row = {
-        name,
-        connections: c,
-        rps: mean((x) => x.r.rps),
-        p50: mean((x) => x.r.p50),
-        p99: worst((x) => x.r.p99),
-        total: sum((x) => x.r.total),
-        non2xx: sum((x) => x.r.non2xx),
-        errors: sum((x) => x.r.errors),
-        ratio: null,
-        p99Ratio: null,
-      }
-      if (paired) {
-        Object.assign(row, {
-          baselineRps: mean((x) => x.baseline.rps),
-          baselineP50: mean((x) => x.baseline.p50),
-          baselineP99: worst((x) => x.baseline.p99),
-          rounds: rounds.map((x) => ({ rps: x.r.rps, baselineRps: x.baseline.rps })),
-        })
-        row.ratio = row.rps / row.baselineRps
-        row.p99Ratio = row.p99 / row.baselineP99
-      }
+      const row = roundsRow(name, c, rounds)
       report.load.push(row)
       log(
         `${name} @${c}: ${row.rps.toFixed(0)} req/s p50 ${row.p50} ms p99 ${row.p99} ms (non-2xx ${row.non2xx}, errors ${row.errors})` +
           (paired
-            ? ` · baseline ${row.baselineRps.toFixed(0)} · ratio ${row.ratio.toFixed(2)} (rounds ${rounds.map((x) => (x.r.rps / x.baseline.rps).toFixed(2)).join(', ')})`
+            ? ` · baseline ${row.baselineRps.toFixed(0)} · ratio ${row.ratio.toFixed(2)} (rounds ${row.rounds.map((x) => (x.rps / x.baselineRps).toFixed(2)).join(', ')})`
             : ''),
       )
     }
@@ -240,32 +250,16 @@ try {
     for (let i = 0; i < ARGON2_ROUNDS; i++) {
       const rawRate = await argonRate(raw, DURATION)
       await eventLoopP99() // resets the service's event-loop histogram
-      const r = await load({ url: base('auth'), connections: 16, duration: DURATION, request })
+      const run = await load({ url: base('auth'), connections: 16, duration: DURATION, request })
       eventLoop = Math.max(eventLoop, await eventLoopP99())
-      rounds.push({ rawRate, ...r })
+      rounds.push({ run, ref: { rps: rawRate } })
     }
-    const mean = (f) => rounds.reduce((sum, r) => sum + f(r), 0) / rounds.length
-    const rawRate = mean((r) => r.rawRate)
-    const row = {
-      name,
-      connections: 16,
-      rps: mean((r) => r.rps),
-      p50: mean((r) => r.p50),
-      p99: Math.max(...rounds.map((r) => r.p99)),
-      total: mean((r) => r.total) * rounds.length,
-      non2xx: mean((r) => r.non2xx) * rounds.length,
-      errors: mean((r) => r.errors) * rounds.length,
-      baselineRps: rawRate,
-      ratio: mean((r) => r.rps) / rawRate,
-      p99Ratio: null,
-      eventLoopP99Ms: eventLoop,
-      rounds,
-    }
+    const row = { ...roundsRow(name, 16, rounds), eventLoopP99Ms: eventLoop }
     report.load.push(row)
     log(
-      `${name} @16: ${row.rps.toFixed(1)} req/s against raw ${rawRate.toFixed(1)}/s · ratio ${row.ratio.toFixed(2)} · event-loop p99 ${eventLoop.toFixed(1)} ms (${ARGON2_ROUNDS} rounds)`,
+      `${name} @16: ${row.rps.toFixed(1)} req/s against raw ${row.baselineRps.toFixed(1)}/s · ratio ${row.ratio.toFixed(2)} · event-loop p99 ${eventLoop.toFixed(1)} ms (${ARGON2_ROUNDS} rounds)`,
     )
-    return rawRate
+    return row.baselineRps
   }
   let n = 0
   const rawHash = await argon2Phase(
