@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { UUID_RE } from '@bio/shared/testing'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildTracker, eventually, type Stack, sleep, startStack, visitorHash } from './stack.js'
@@ -24,7 +25,6 @@ if (!HAVE_CHROMIUM) {
 /** A desktop Chrome User-Agent: isbot takes HeadlessChrome (the default in headless mode) for a bot. */
 const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 interface SessionRow {
   id: string

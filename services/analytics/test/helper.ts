@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { createAccessTokenSigner, type GeoLookup, rowsOf } from '@bio/shared'
-import { type AppHarness, appHarness, migratedTestDatabase } from '@bio/shared/testing'
+import { type AppHarness, appHarness, migratedTestDatabase, UUID_RE } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -76,7 +76,7 @@ export const sessionBody = (overrides: Record<string, unknown> = {}) => ({
 // Shared helpers for the route tests.
 
 export const A = '/api/v1/analytics'
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+export { UUID_RE }
 /** A well-formed UUID no row will ever have. */
 export const UNKNOWN_ID = '7f0c0e8e-5d6b-4c1a-9f3e-000000000000'
 

@@ -1,3 +1,4 @@
+import { UUID_RE } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
@@ -13,8 +14,6 @@ import {
   registerUser,
   testConfig,
 } from './helper.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 let h: AuthHarness
 let app: AuthApp
@@ -53,7 +52,7 @@ describe('correlation ids', () => {
       const res = await login(app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
       const given = res.headers['x-request-id']
       expect(given).not.toBe(id)
-      expect(given).toMatch(UUID)
+      expect(given).toMatch(UUID_RE)
       expect(expectError(res, 401).correlationId).toBe(given)
     },
   )
@@ -61,8 +60,8 @@ describe('correlation ids', () => {
   it('generates a different id per request when none is sent', async () => {
     const a = await app.inject({ method: 'GET', url: '/healthz' })
     const b = await app.inject({ method: 'GET', url: '/healthz' })
-    expect(a.headers['x-request-id']).toMatch(UUID)
-    expect(b.headers['x-request-id']).toMatch(UUID)
+    expect(a.headers['x-request-id']).toMatch(UUID_RE)
+    expect(b.headers['x-request-id']).toMatch(UUID_RE)
     expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id'])
   })
 })
@@ -335,22 +334,6 @@ describe('OpenAPI', () => {
 })
 
 describe('response headers', () => {
-  it.each([
-    ['a success', 'GET', '/healthz'],
-    ['an auth error', 'GET', `${AUTH}/me`],
-    ['a 404', 'GET', '/nope'],
-    ['a validation error', 'POST', `${AUTH}/login`],
-  ] as const)('security headers are present on %s', async (_name, method, url) => {
-    const res = await app.inject({ method, url, ...(method === 'POST' ? { payload: {} } : {}) })
-    expect(res.headers['x-content-type-options']).toBe('nosniff')
-    expect(res.headers['x-frame-options']).toBe('DENY')
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/)
-    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
-    expect(res.headers['referrer-policy']).toBe('no-referrer')
-    expect(res.headers['cross-origin-resource-policy']).toBe('same-site')
-    expect(res.headers['x-powered-by']).toBeUndefined()
-  })
-
   it('auth answers are never cached: cache-control no-store on success and error', async () => {
     const user = await registerUser(app)
     expect(user.res.headers['cache-control']).toBe('no-store')

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { UUID_RE } from '@bio/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   AUTH,
@@ -16,8 +17,6 @@ import {
   userById,
   usersByEmail,
 } from './helper.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 let h: AuthHarness
 let app: AuthApp
@@ -41,7 +40,7 @@ describe('POST /register: success', () => {
     expect(Object.keys(body).sort()).toEqual(['data', 'success'])
     expect(body.success).toBe(true)
     expect(Object.keys(body.data).sort()).toEqual(['accessToken', 'expiresIn', 'userId'])
-    expect(body.data.userId).toMatch(UUID)
+    expect(body.data.userId).toMatch(UUID_RE)
     expect(body.data.accessToken.split('.')).toHaveLength(3)
     expect(body.data.expiresIn).toBe(900)
     // The refresh token is never in the body.

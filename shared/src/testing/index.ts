@@ -1,6 +1,7 @@
 export * from './app-harness.js'
 export * from './database.js'
 export * from './db-outage.js'
+export * from './expectations.js'
 export * from './hostile-input.js'
 export * from './log-capture.js'
 export * from './multi-instance.js'
