@@ -1,3 +1,4 @@
+import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -28,22 +29,6 @@ afterAll(async () => {
   await h?.close()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** An app with a test-only route whose handler blocks the event loop for `ms` milliseconds. */
-async function blockableApp(env: Record<string, string>): Promise<AnalyticsApp> {
-  const app = await h.build({ env })
-  app.get('/__test/block', async (req) => {
-    const ms = Number((req.query as { ms?: string }).ms ?? 0)
-    const end = Date.now() + ms
-    while (Date.now() < end) {
-      // busy: nothing else runs meanwhile
-    }
-    return { blocked: ms }
-  })
-  return app
-}
-
 const newSession = (app: AnalyticsApp) =>
   app.inject({
     method: 'POST',
@@ -60,22 +45,21 @@ function expectShed(res: LightMyRequestResponse) {
 
 describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
   it('sheds with 503 + retry-after in the envelope, keeps the probes up, writes nothing, recovers', async () => {
-    const app = await blockableApp({ OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '100' })
+    const app = await h.build({ env: { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '100' } })
     await createSession(app)
-    // Blocks longer than the 250 ms sampling interval: some sample window then holds nothing but lag.
-    for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: '/__test/block?ms=400' })
 
+    // A request is judged by the sampler's latest reading: lag the loop until the sampler has
+    // recorded it, then ask at once (a sampler tick in between only means another round).
     const before = await rowCounts(h)
     let shed: LightMyRequestResponse | undefined
     let served = 0
-    const deadline = Date.now() + 2000
-    while (!shed && Date.now() < deadline) {
+    for (let round = 0; round < 5 && !shed; round++) {
+      expect(await lagUntilSampled(app, 100), 'the sampler never saw the lag').toBe(true)
       const res = await newSession(app)
       if (res.statusCode === 503) shed = res
       else {
         expect(res.statusCode).toBe(200)
         served++
-        await sleep(5)
       }
     }
     expect(shed, 'no request was shed after the event loop was blocked').toBeDefined()
@@ -93,16 +77,13 @@ describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
 
     // Once the loop is calm again, service resumes without a restart.
     let recovered = false
-    const until = Date.now() + 3000
-    while (!recovered && Date.now() < until) {
+    for (let round = 0; round < 5 && !recovered; round++) {
+      expect(await untilSampled(app, false), 'the sampler never saw a calm loop').toBe(true)
       const res = await newSession(app)
       if (res.statusCode === 200) recovered = true
-      else {
-        expectShed(res)
-        await sleep(25)
-      }
+      else expectShed(res)
     }
-    expect(recovered, 'still shedding 3 s after the event loop recovered').toBe(true)
+    expect(recovered, 'still shedding after the sampler saw a calm event loop').toBe(true)
   })
 })
 
@@ -110,13 +91,9 @@ describe('heap over OVERLOAD_MAX_HEAP_MB', () => {
   it('a 1 MB limit sheds every API request with the envelope; the probes still answer', async () => {
     const app = await h.build({ env: { OVERLOAD_MAX_HEAP_MB: '1', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' } })
     const before = await rowCounts(h)
-    let res = await newSession(app)
-    // The heap is sampled every 250 ms; the first sample turns shedding on.
-    for (let i = 0; i < 100 && res.statusCode !== 503; i++) {
-      await sleep(10)
-      res = await newSession(app)
-    }
-    expectShed(res)
+    // The heap is sampled every 250 ms; the first reading turns shedding on.
+    expect(await untilSampled(app, true), 'the sampler never read the heap').toBe(true)
+    expectShed(await newSession(app))
     for (const url of [`${A}/pageview`, `${A}/session/x/heartbeat`, '/nope']) {
       const method = url.includes('heartbeat') ? 'PATCH' : 'POST'
       expectShed(await app.inject({ method, url, payload: {} }))
@@ -124,10 +101,8 @@ describe('heap over OVERLOAD_MAX_HEAP_MB', () => {
     for (const url of ['/healthz', '/readyz', '/metrics', '/healthz?from=lb', '/readyz?probe=1']) {
       expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200)
     }
-    // Requests answered before the first sample may have been written; none after.
-    const shedAt = await rowCounts(h)
+    // Nothing was written once the sampler read the heap.
     for (let i = 0; i < 5; i++) expectShed(await newSession(app))
-    expect(await rowCounts(h)).toEqual(shedAt)
-    expect(shedAt.sessions - before.sessions).toBeLessThanOrEqual(100)
+    expect(await rowCounts(h)).toEqual(before)
   })
 })

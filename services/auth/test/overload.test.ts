@@ -1,3 +1,4 @@
+import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -27,27 +28,11 @@ afterAll(async () => {
   await h?.close()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 function expectShed(res: LightMyRequestResponse) {
   expectError(res, 503, 'SERVICE_UNAVAILABLE', 'common.service_unavailable')
   expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
   expect(res.headers['x-content-type-options']).toBe('nosniff')
   expect(res.headers['set-cookie']).toBeUndefined()
-}
-
-/** Keeps the event loop busy, yielding between slices, until under-pressure's sampler has seen the lag. */
-async function lagUntilSampled(app: AuthApp, thresholdMs: number) {
-  // Each slice is one event-loop delay sample of ~300 ms, so the sampler's mean passes the
-  // threshold at its next tick whatever its phase. Bounded by slices, not by a wall-clock window.
-  for (let slice = 0; slice < 40 && app.memoryUsage().eventLoopDelay <= thresholdMs; slice++) {
-    const end = Date.now() + 300
-    while (Date.now() < end) {
-      // busy
-    }
-    await new Promise((r) => setImmediate(r))
-  }
-  expect(app.memoryUsage().eventLoopDelay, 'the sampler never saw the lag').toBeGreaterThan(thresholdMs)
 }
 
 describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
@@ -60,7 +45,7 @@ describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
     // means another round.
     let shed: LightMyRequestResponse | undefined
     for (let round = 0; round < 5 && !shed; round++) {
-      await lagUntilSampled(app, 100)
+      expect(await lagUntilSampled(app, 100), 'the sampler never saw the lag').toBe(true)
       const res = await login(app, user.email, user.password)
       if (res.statusCode === 503) shed = res
     }
@@ -70,11 +55,8 @@ describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
 
     // Recovery is the sampler's next calm reading; wait for that reading, not for a time.
     let recovered: LightMyRequestResponse | undefined
-    for (let tick = 0; tick < 400 && !recovered; tick++) {
-      if (app.isUnderPressure()) {
-        await sleep(25)
-        continue
-      }
+    for (let round = 0; round < 5 && !recovered; round++) {
+      expect(await untilSampled(app, false), 'the sampler never saw a calm loop').toBe(true)
       const res = await login(app, user.email, user.password)
       if (res.statusCode === 200) recovered = res
       else expectShed(res)
@@ -87,7 +69,7 @@ describe('heap over OVERLOAD_MAX_HEAP_MB=1', () => {
   it('register, login, refresh and /me are shed with the envelope; no user is written', async () => {
     const app = await h.build({ env: { OVERLOAD_MAX_HEAP_MB: '1', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' } })
     // Shedding starts at the sampler's first reading; wait for that reading, not for a time.
-    for (let tick = 0; tick < 400 && !app.isUnderPressure(); tick++) await sleep(25)
+    expect(await untilSampled(app, true), 'the sampler never read the heap').toBe(true)
     expectShed(await app.inject({ method: 'GET', url: `${AUTH}/me` }))
     const users = await countUsers(h)
     expectShed(await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: newUser() }))
