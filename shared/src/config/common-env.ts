@@ -31,6 +31,9 @@ export const CommonEnv = Type.Object({
   MIGRATE_ON_START: Bool(true),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: Int(1000),
   OVERLOAD_MAX_HEAP_MB: Int(0),
+  HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 100),
+  HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 100),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(5_000, 100),
 })
 export type CommonEnv = Static<typeof CommonEnv>
 
@@ -51,6 +54,11 @@ export interface HttpConfig {
   shutdownTimeoutMs: number
   /** Load shedding thresholds; 0 switches one off. */
   overload: { maxEventLoopDelayMs: number; maxHeapUsedMb: number }
+  /**
+   * Socket timeouts: a whole request (headers and body) must arrive within `requestMs`, its
+   * headers within `headersMs`; an idle kept-alive connection is closed after `keepAliveMs`.
+   */
+  timeouts: { requestMs: number; headersMs: number; keepAliveMs: number }
 }
 
 export interface TokenConfig {
@@ -103,6 +111,12 @@ export function httpConfigFrom(env: CommonEnv, port: number): HttpConfig {
     overload: {
       maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedMb: env.OVERLOAD_MAX_HEAP_MB,
+    },
+    timeouts: {
+      requestMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersMs: Math.min(env.HTTP_HEADERS_TIMEOUT_MS, env.HTTP_REQUEST_TIMEOUT_MS),
+      keepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
   }
 }

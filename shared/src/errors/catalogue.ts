@@ -17,6 +17,11 @@ export const CommonErrors = defineErrors({
   FORBIDDEN: { status: 403, message: 'Not allowed', i18nKey: 'common.forbidden' },
   NOT_FOUND: { status: 404, message: 'Route not found', i18nKey: 'common.not_found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed', i18nKey: 'common.method_not_allowed' },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'The request did not arrive in time',
+    i18nKey: 'common.request_timeout',
+  },
   CONFLICT: { status: 409, message: 'Conflict', i18nKey: 'common.conflict' },
   PAYLOAD_TOO_LARGE: {
     status: 413,
@@ -29,6 +34,11 @@ export const CommonErrors = defineErrors({
     i18nKey: 'common.unsupported_media_type',
   },
   URI_TOO_LONG: { status: 414, message: 'The request path is too long', i18nKey: 'common.uri_too_long' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'The request headers are too large',
+    i18nKey: 'common.headers_too_large',
+  },
   RATE_LIMITED: { status: 429, message: 'Too many requests', i18nKey: 'common.rate_limited' },
   INTERNAL: { status: 500, message: 'Something went wrong', i18nKey: 'common.internal' },
   SERVICE_UNAVAILABLE: {

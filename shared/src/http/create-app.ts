@@ -14,6 +14,7 @@ import type { HttpConfig } from '../config/common-env.js'
 import { AppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
 import { ErrorEnvelope, ok } from '../schemas/envelope.js'
+import { clientErrorHandler } from './client-errors.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'
 import { errorHandling, sendError, toAppError } from './error-handler.js'
@@ -99,6 +100,15 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
       // No hook runs for these: the security headers are set here.
       reply.headers(secure)
       sendError(req, reply, toAppError(err) ?? new AppError(CommonErrors.BAD_REQUEST))
+    },
+    clientErrorHandler: clientErrorHandler(secure),
+    // A connection must deliver its headers, then its whole request, in time; an idle kept-alive
+    // one is closed. Node checks the first two every `connectionsCheckingInterval`.
+    requestTimeout: http.timeouts.requestMs,
+    keepAliveTimeout: http.timeouts.keepAliveMs,
+    http: {
+      headersTimeout: http.timeouts.headersMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(http.timeouts.headersMs / 4)),
     },
     routerOptions: { maxParamLength: 200 },
     ajv: {

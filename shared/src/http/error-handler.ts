@@ -66,11 +66,17 @@ export function toAppError(err: FastifyError | Error): AppError | null {
     return new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '5' } })
   if (err instanceof SyntaxError || FASTIFY_BODY_ERRORS.has(fe.code))
     return new AppError(CommonErrors.MALFORMED_BODY)
+  // A static-file path that escapes its root (`/docs/static/%2e%2e/...`) is simply not there.
+  if (fe.code === 'FST_STATIC_FORBIDDEN_PATH') return new AppError(CommonErrors.NOT_FOUND)
   switch (fe.statusCode) {
     case 400:
       return new AppError(CommonErrors.MALFORMED_BODY)
+    case 403:
+      return new AppError(CommonErrors.FORBIDDEN)
     case 404:
       return new AppError(CommonErrors.NOT_FOUND)
+    case 405:
+      return new AppError(CommonErrors.METHOD_NOT_ALLOWED)
     case 414:
       return new AppError(CommonErrors.URI_TOO_LONG)
     case 413:
@@ -86,8 +92,9 @@ export function toAppError(err: FastifyError | Error): AppError | null {
   }
 }
 
-export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
-  const body: ErrorEnvelope = {
+/** The envelope of an error answer. */
+export function errorBody(error: AppError, correlationId: string): ErrorEnvelope {
+  return {
     success: false,
     error: {
       code: error.code,
@@ -95,9 +102,13 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppEr
       i18nKey: error.i18nKey,
       ...(error.i18nVars ? { i18nVars: error.i18nVars } : {}),
       ...(error.details ? { details: error.details } : {}),
-      correlationId: req.id,
+      correlationId,
     },
   }
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const body = errorBody(error, req.id)
   if (error.headers) reply.headers(error.headers)
   // Also here, for errors raised before the onRequest hooks ran (framework errors).
   reply.header(REQUEST_ID_HEADER, req.id)
@@ -129,7 +140,9 @@ export const errorHandling = fp(
     })
     app.setNotFoundHandler((req, reply) => {
       const allow = allowedMethods(app, req.url)
-      if (allow.length > 0) {
+      // A route of this very method that found nothing (a missing static file) is a 404, not a 405.
+      const method = req.method === 'HEAD' ? 'GET' : req.method
+      if (allow.length > 0 && !allow.includes(method)) {
         reply.header('allow', allow.join(', '))
         return sendError(req, reply, new AppError(CommonErrors.METHOD_NOT_ALLOWED))
       }

@@ -1,4 +1,5 @@
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
+import type { onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
@@ -46,11 +47,15 @@ export const rateLimiting = fp<{
 }>(
   async (app, { config, redisUrl, name }) => {
     const known = new Set<string>()
+    /** The operation each rule handed out by rateLimitFor counts for. */
+    const operations = new WeakMap<object, string>()
     app.decorate('rateLimitFor', (operationId: string, rule: RateLimitRule) => {
       known.add(operationId)
       if (!config.enabled) return false
       const chosen = config.overrides[operationId] ?? rule
-      return { max: chosen.max, timeWindow: chosen.timeWindow }
+      const options = { max: chosen.max, timeWindow: chosen.timeWindow }
+      operations.set(options, operationId)
+      return options
     })
     // A RATE_LIMITS entry that names no route is a typo that would silently leave a limit unchanged.
     app.addHook('onReady', async () => {
@@ -71,6 +76,27 @@ export const rateLimiting = fp<{
         })
       : undefined
     redis?.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis error'))
+    // One counter per rule, not per route. @fastify/rate-limit gives every route that carries
+    // `config.rateLimit` a store of its own, so the HEAD route Fastify adds for each GET had a
+    // second allowance, as had two routes sharing one rule (the PATCH and beacon POST of a page
+    // leave). Each rule object becomes one limiter, made once and keyed by its operation, placed
+    // in front of every route that carries it; the plugin's own per-route handling never sees it.
+    // Runs before the plugin's onRoute hook, which is added when it registers below.
+    const limiters = new WeakMap<object, onRequestHookHandler>()
+    app.addHook('onRoute', (route) => {
+      const routeConfig = route.config
+      const rule = routeConfig?.rateLimit
+      if (!routeConfig || typeof rule !== 'object' || rule === null) return
+      let limiter = limiters.get(rule)
+      if (!limiter) {
+        const operation = operations.get(rule) ?? `${route.method}:${route.url}`
+        limiter = app.rateLimit({ ...rule, keyGenerator: (req) => `${req.clientIp}:${operation}` })
+        limiters.set(rule, limiter)
+      }
+      const { rateLimit: _handled, ...rest } = routeConfig
+      route.config = rest
+      route.onRequest = [...[route.onRequest ?? []].flat(), limiter]
+    })
     await app.register(rateLimit, {
       global: false,
       redis,

@@ -27,13 +27,8 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     { parseAs: 'string', bodyLimit: BEACON_LIMIT },
     app.getDefaultJsonParser('error', 'error'),
   )
-  // One limiter in front of both routes. A per-route `config.rateLimit` gets a counter store of its
-  // own per route (@fastify/rate-limit's `groupId` does not share stores), so the PATCH and the
-  // beacon POST would each have had the whole allowance.
-  const rule = app.rateLimitFor('recordPageLeave', { max: 10, timeWindow: MINUTE })
-  const onRequest = rule
-    ? [app.rateLimit({ ...rule, keyGenerator: (req) => `${req.clientIp}:recordPageLeave` })]
-    : []
+  // One rule for both routes, so the PATCH and the beacon POST share one counter.
+  const config = { rateLimit: app.rateLimitFor('recordPageLeave', { max: 10, timeWindow: MINUTE }) }
   const schema = {
     tags: ['analytics'],
     params: AnyIdParams,
@@ -51,7 +46,7 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     '/pageview/:id/leave',
     {
       bodyLimit: BEACON_LIMIT,
-      onRequest,
+      config,
       schema: { ...schema, operationId: 'recordPageLeave', summary: 'Record a page leave', description },
     },
     handler,
@@ -60,7 +55,7 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     '/pageview/:id/leave',
     {
       bodyLimit: BEACON_LIMIT,
-      onRequest,
+      config,
       schema: {
         ...schema,
         operationId: 'recordPageLeaveBeacon',
