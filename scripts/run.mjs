@@ -86,10 +86,12 @@ function start() {
   ensureInstalled()
   build()
   const env = serviceEnv()
+  // Each service's Prometheus metrics on a loopback port of its own (never the API port).
+  const metricsPorts = { auth: '9101', analytics: '9102' }
   const children = SERVICES.map((name) =>
     spawn(process.execPath, ['--enable-source-maps', `services/${name}/dist/server.js`], {
       cwd: root,
-      env,
+      env: { METRICS_PORT: metricsPorts[name], ...env },
       stdio: 'inherit',
     }),
   )

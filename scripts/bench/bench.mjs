@@ -63,8 +63,14 @@ const files = {
   baseline: join(root, 'scripts/bench/baseline-server.mjs'),
   groupCommit: join(root, 'scripts/bench/group-commit-server.mjs'),
 }
+/** Each service serves its Prometheus metrics on a port of its own, ten above its API port. */
+const metricsUrl = (svc) => `http://127.0.0.1:${PORTS[svc] + 10}/metrics`
 const start = (svc, extra = {}) =>
-  startProcess(files[svc], { ...env, PORT: String(PORTS[svc]), ...extra }, `${base(svc)}/readyz`)
+  startProcess(
+    files[svc],
+    { ...env, PORT: String(PORTS[svc]), METRICS_PORT: String(PORTS[svc] + 10), ...extra },
+    `${base(svc)}/readyz`,
+  )
 
 /**
  * One table row from `rounds` of `{ run, ref }`: `run` a load result, `ref` what it is compared
@@ -238,7 +244,7 @@ try {
   // faster than raw hash, 15 s apart, for the same work), so the raw rate and the route are
   // measured in alternating rounds and summed: both sides see the same stretch of time.
   const eventLoopP99 = async () => {
-    const text = await (await fetch(`${base('auth')}/metrics`)).text()
+    const text = await (await fetch(metricsUrl('auth'))).text()
     return (
       Number(/^nodejs_eventloop_lag_p99_seconds\{[^}]*\} ([0-9.e-]+)/m.exec(text)?.[1] ?? Number.NaN) * 1000
     )

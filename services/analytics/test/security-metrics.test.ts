@@ -114,7 +114,7 @@ describe('security headers on every response', () => {
           headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
         }),
     ],
-    ['200 /metrics', () => app.inject({ method: 'GET', url: '/metrics' })],
+    ['404 /metrics (never on the API port)', () => app.inject({ method: 'GET', url: '/metrics' })],
   ]
 
   it.each(cases)('%s', async (_name, send) => {
@@ -247,11 +247,25 @@ function sample(body: string, name: string, labels: Record<string, string>): num
   return undefined
 }
 
-describe('GET /metrics (Prometheus)', () => {
+describe('GET /metrics (Prometheus, on METRICS_HOST:METRICS_PORT)', () => {
+  it('is not served on the API port, and no listener is opened unless METRICS_PORT is set', async () => {
+    const app = await h.build({})
+    expectError(await app.inject({ method: 'GET', url: '/metrics' }), 404, 'NOT_FOUND')
+    expect(await app.listenMetrics()).toBeNull()
+  })
+
   it('counts requests and latency per route and status, rate-limit rejections and the ingest batchers', async () => {
     const app = await h.build({
-      env: { RATE_LIMIT_ENABLED: 'true', TRUST_PROXY: 'true', RATE_LIMITS: 'createSession=2/1m' },
+      env: {
+        RATE_LIMIT_ENABLED: 'true',
+        TRUST_PROXY: 'true',
+        RATE_LIMITS: 'createSession=2/1m',
+        METRICS_PORT: '0',
+      },
     })
+    const address = await app.listenMetrics()
+    expect(address?.address).toBe('127.0.0.1')
+    const metricsUrl = `http://127.0.0.1:${address!.port}/metrics`
     const ip = { 'user-agent': CHROME_UA, 'x-forwarded-for': '2001:db8::77' }
     for (let i = 0; i < 3; i++) {
       await app.inject({ method: 'POST', url: `${A}/session`, payload: sessionBody(), headers: ip })
@@ -264,10 +278,10 @@ describe('GET /metrics (Prometheus)', () => {
     })
     for (const path of ['/nope-1', '/nope-2', '/nope-3']) await app.inject({ method: 'GET', url: path })
 
-    const res = await app.inject({ method: 'GET', url: '/metrics' })
-    expect(res.statusCode).toBe(200)
-    expect(res.headers['content-type']).toMatch(/^text\/plain/)
-    const body = res.body
+    const res = await fetch(metricsUrl)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    const body = await res.text()
     const route = `${A}/session`
     expect(sample(body, 'http_requests_total', { method: 'POST', route, status: '200' })).toBe(2)
     expect(sample(body, 'http_requests_total', { method: 'POST', route, status: '429' })).toBe(1)
@@ -311,5 +325,9 @@ describe('GET /metrics (Prometheus)', () => {
     // Process figures, the event-loop delay among them.
     expect(body).toMatch(/^nodejs_eventloop_lag_p99_seconds\{[^}]*service="analytics"/m)
     expect(body).toMatch(/^process_resident_memory_bytes\{/m)
+    // The listener serves nothing else, and closes with the app.
+    expect((await fetch(metricsUrl.replace('/metrics', '/healthz'))).status).toBe(404)
+    await app.close()
+    await expect(fetch(metricsUrl)).rejects.toThrow()
   })
 })

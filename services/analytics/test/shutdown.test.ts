@@ -32,10 +32,9 @@ async function ownApp(env: Record<string, string> = {}) {
   return buildAnalyticsApp({ config, database, closeDatabase: true, logger: false })
 }
 
-/** How many items wait in a batcher's queue, as GET /metrics reports it. */
+/** How many items wait in a batcher's queue, as the metrics report it. */
 async function queued(app: Awaited<ReturnType<typeof ownApp>>, batcher: string): Promise<number> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' })
-  const line = res.body
+  const line = (await app.metrics.metrics())
     .split('\n')
     .find(
       (l) =>

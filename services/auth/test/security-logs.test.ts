@@ -286,7 +286,7 @@ describe('security headers on every response', () => {
         }),
     ],
     ['200 /openapi.json', () => app.inject({ method: 'GET', url: '/openapi.json' })],
-    ['200 /metrics', () => app.inject({ method: 'GET', url: '/metrics' })],
+    ['404 /metrics (never on the API port)', () => app.inject({ method: 'GET', url: '/metrics' })],
   ]
 
   it.each(cases)('%s', async (_name, send) => {

@@ -34,6 +34,8 @@ export const CommonEnv = Type.Object({
   HTTP_REQUEST_TIMEOUT_MS: Int(30_000, 100),
   HTTP_HEADERS_TIMEOUT_MS: Int(10_000, 100),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Int(5_000, 100),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  METRICS_HOST: Type.String({ default: '127.0.0.1' }),
 })
 export type CommonEnv = Static<typeof CommonEnv>
 
@@ -59,6 +61,8 @@ export interface HttpConfig {
    * headers within `headersMs`; an idle kept-alive connection is closed after `keepAliveMs`.
    */
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number }
+  /** Where Prometheus /metrics is served, on a listener of its own; never on the API port. */
+  metrics: { port: number; host: string } | undefined
 }
 
 export interface TokenConfig {
@@ -118,6 +122,7 @@ export function httpConfigFrom(env: CommonEnv, port: number): HttpConfig {
       headersMs: Math.min(env.HTTP_HEADERS_TIMEOUT_MS, env.HTTP_REQUEST_TIMEOUT_MS),
       keepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST },
   }
 }
 

@@ -45,7 +45,7 @@ export interface ServiceAppOptions {
   ready: () => Promise<void>
   /** Overrides the logger (tests pass `false` or a capturing stream). */
   logger?: FastifyServerOptions['logger']
-  /** Service-specific gauges for /metrics. */
+  /** Service-specific gauges for the metrics. */
   gauges?: MetricsOptions['gauges']
   /** Cross-Origin-Resource-Policy; `cross-origin` for resources embedded by other sites. */
   resourcePolicy?: ResourcePolicy
@@ -78,7 +78,7 @@ export function loggerOptions(http: HttpConfig): FastifyServerOptions['logger'] 
 /**
  * A Fastify instance with the project's HTTP conventions: correlation ids, the error envelope,
  * strict validation (no coercion, no silent stripping, every problem reported), security headers,
- * CORS for the allow-list, rate limiting, Prometheus /metrics, OpenAPI 3.1 at /openapi.json with docs at /docs, and
+ * CORS for the allow-list, rate limiting, Prometheus metrics (on their own listener), OpenAPI 3.1 at /openapi.json with docs at /docs, and
  * /healthz + /readyz. Each service registers its own routes on top.
  */
 export async function createServiceApp(options: ServiceAppOptions): Promise<App> {
@@ -143,7 +143,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   app.addHook('onSend', (_req, reply, payload, done) => {
     // A request that was in flight when close() began must close its kept-alive connection too:
     // server.close() only reaps connections that are idle at that moment, so one that answers
-    // later held the shutdown open for the keep-alive timeout (72 s), past SHUTDOWN_TIMEOUT_MS.
+    // later would hold the shutdown open for the keep-alive timeout.
     if (closing) reply.header('connection', 'close')
     // HTML documents (the docs UI and its static pages) get the document-only headers too.
     const type = reply.getHeader('content-type')
@@ -151,7 +151,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     done(null, payload)
   })
   await app.register(errorHandling)
-  await app.register(metricsPlugin, { service: options.name, gauges: options.gauges })
+  await app.register(metricsPlugin, {
+    service: options.name,
+    listen: http.metrics,
+    gauges: options.gauges,
+  })
   await app.register(overloadProtection, http.overload)
   await app.register(cors, {
     origin: http.corsOrigins.length > 0 ? http.corsOrigins : false,

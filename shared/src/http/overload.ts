@@ -11,7 +11,7 @@ export interface OverloadOptions {
   maxHeapUsedMb: number
 }
 
-const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
+const PROBES = new Set(['/healthz', '/readyz'])
 
 /**
  * Load shedding with @fastify/under-pressure: past the event-loop-delay or heap threshold every

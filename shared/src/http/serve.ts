@@ -47,4 +47,6 @@ export async function serve(build: () => Promise<Served>): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
   await app.listen({ port, host })
+  const metrics = await app.listenMetrics()
+  if (metrics) app.log.info({ address: `${metrics.address}:${metrics.port}` }, 'metrics listening')
 }
