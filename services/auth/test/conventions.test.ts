@@ -143,6 +143,17 @@ describe('rate limiting', () => {
     for (const [name, limit, res] of checks) expect(res.headers['ratelimit-limit'], name).toBe(limit)
   })
 
+  it('HEAD /me and GET /me count against one allowance (RATE_LIMITS=me=3/1h)', async () => {
+    const limited = await h.build({ env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMITS: 'me=3/1h' } })
+    const user = await registerUser(limited)
+    const me = (method: 'GET' | 'HEAD') =>
+      limited.inject({ method, url: `${AUTH}/me`, headers: { authorization: `Bearer ${user.accessToken}` } })
+    const answers = [await me('GET'), await me('HEAD'), await me('GET'), await me('HEAD')]
+    expect(answers.map((r) => r.statusCode)).toEqual([200, 200, 200, 429])
+    expect(answers.map((r) => r.headers['ratelimit-remaining'])).toEqual(['2', '1', '0', '0'])
+    expect((await me('GET')).statusCode).toBe(429)
+  })
+
   it('is off when RATE_LIMIT_ENABLED=false (the harness default)', async () => {
     for (let i = 0; i < 22; i++) {
       const res = await login(app, 'nobody@example.com', 'Whatever1')
