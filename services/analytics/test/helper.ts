@@ -41,7 +41,12 @@ export const signToken = (userId: string, sessionId = '00000000-0000-4000-8000-0
 
 export type AnalyticsHarness = AppHarness<
   AnalyticsSchema,
-  { env?: Record<string, string>; now?: () => number; geo?: GeoLookup },
+  {
+    env?: Record<string, string>
+    now?: () => number
+    geo?: GeoLookup
+    jwks?: Parameters<typeof buildAnalyticsApp>[0]['jwks']
+  },
   Awaited<ReturnType<typeof buildAnalyticsApp>>
 >
 
@@ -61,6 +66,7 @@ export async function analyticsHarness(): Promise<AnalyticsHarness> {
         database: migrated.database,
         now: options.now,
         geo: options.geo,
+        jwks: options.jwks,
         logger: false,
       }),
     {},

@@ -18,6 +18,8 @@ export interface JwksCacheOptions {
 export interface JwksCache {
   /** The cached key of `kid`; fetches once when it is unknown and the last fetch is old enough. */
   find(kid: string): Promise<VerificationKey | undefined>
+  /** Fetches now unless a fetch is under way (then waits for it) or the last one is too recent. */
+  refresh(): Promise<void>
   /** Resolves after the first fetch (successful or not). */
   ready(): Promise<void>
   /** How many fetches were started. */
@@ -83,6 +85,7 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
       await refresh()
       return keys.get(kid)
     },
+    refresh,
     ready: () => first,
     get fetches() {
       return fetches
