@@ -5,8 +5,9 @@ import type { AuthConfig } from '../config.js'
 /** What signing reads of auth's token configuration. */
 export type SignerConfig = Pick<
   AuthConfig['tokens'],
-  'algorithm' | 'issuer' | 'audience' | 'secret' | 'privateKey' | 'accessTtlSeconds'
->
+  'algorithm' | 'issuer' | 'audience' | 'accessTtlSeconds'
+> &
+  Partial<Pick<AuthConfig['tokens'], 'secret' | 'privateKey'>>
 
 export type AccessTokenSigner = (subject: { userId: string; sessionId: string }) => {
   accessToken: string
