@@ -46,13 +46,12 @@ async function restart(
   keys: { JWT_SECRET: string; JWT_VERIFY_SECRETS?: string },
 ) {
   await running[service]?.stop()
-  const db =
-    service === 'auth' ? { AUTH_DATABASE_URL: authDb.url } : { ANALYTICS_DATABASE_URL: analyticsDb.url }
+  const db = service === 'auth' ? 'AUTH_DATABASE_URL' : 'ANALYTICS_DATABASE_URL'
   running[service] = await startBuiltServer(service, ports[service], {
     ...COMMON,
-    ...db,
-    JWT_VERIFY_SECRETS: '',
-    ...keys,
+    [db]: (service === 'auth' ? authDb : analyticsDb).url,
+    JWT_SECRET: keys.JWT_SECRET,
+    JWT_VERIFY_SECRETS: keys.JWT_VERIFY_SECRETS ?? '',
   })
 }
 
