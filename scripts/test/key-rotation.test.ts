@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { accessClaims, edKeyPair, hmacToken, hsHeader, type TokenAttackContext } from '@bio/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
-import { type BuiltServer, buildServices, freePort, startBuiltServer } from './built-server.js'
+import {
+  type BuiltServer,
+  buildServices,
+  freePort,
+  registerOverHttp,
+  startBuiltServer,
+} from './built-server.js'
 
 /**
  * The README's zero-downtime runbook for the shared key, over the built servers as real processes
@@ -138,18 +144,7 @@ describe('rotating the shared key with zero downtime (README runbook)', () => {
   it('no valid token is refused at any step; the removed key is refused at the end', async () => {
     await restart('auth', { JWT_SECRET: OLD })
     await restart('analytics', { JWT_SECRET: OLD })
-    const reg = await fetch(url('auth', '/api/v1/auth/register'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        email: `rotation.${randomUUID()}@example.com`,
-        password: 'Correct-Horse1',
-        acceptedTerms: true,
-        acceptedPrivacy: true,
-      }),
-    })
-    expect(reg.status).toBe(201)
-    const user = ((await reg.json()) as { data: { userId: string; accessToken: string } }).data
+    const user = await registerOverHttp(url('auth', ''))
     const ctx = (secret: string): TokenAttackContext => ({
       secret,
       issuer: 'bio-re-auth',
@@ -170,15 +165,10 @@ describe('rotating the shared key with zero downtime (README runbook)', () => {
 
     // 2. auth signs with the new key; the old one only verifies. Then analytics says the same.
     await restart('auth', { JWT_SECRET: NEW, JWT_VERIFY_SECRETS: OLD })
-    const refreshToken = reg.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0]!)
-      .find((c) => c.startsWith('biore_refresh='))!
-      .slice('biore_refresh='.length)
     const login = await fetch(url('auth', '/api/v1/auth/refresh'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken }),
+      body: JSON.stringify({ refreshToken: user.refreshToken }),
     })
     expect(login.status).toBe(200)
     const renewed = ((await login.json()) as { data: { accessToken: string } }).data.accessToken

@@ -1,5 +1,4 @@
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +6,14 @@ import type { Readable } from 'node:stream'
 import { edKeyPair, privatePem, publicPem } from '@bio/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
-import { type BuiltServer, buildServices, freePort, root, startBuiltServer } from './built-server.js'
+import {
+  type BuiltServer,
+  buildServices,
+  freePort,
+  registerOverHttp,
+  root,
+  startBuiltServer,
+} from './built-server.js'
 
 /**
  * @bio/token-verifier outside this workspace: `pnpm pack`, installed from the tarball into an empty
@@ -115,20 +121,7 @@ function startConsumer(file: string, env: Record<string, string>): Promise<strin
   })
 }
 
-async function registeredToken(): Promise<{ userId: string; accessToken: string }> {
-  const res = await fetch(`${auth.base}/api/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      email: `packaged.${randomUUID()}@example.com`,
-      password: 'Correct-Horse1',
-      acceptedTerms: true,
-      acceptedPrivacy: true,
-    }),
-  })
-  expect(res.status).toBe(201)
-  return ((await res.json()) as { data: { userId: string; accessToken: string } }).data
-}
+const registeredToken = () => registerOverHttp(auth.base)
 
 describe('the packed verifier, installed outside the workspace', () => {
   it('ships built JavaScript, types and its README, and depends on no workspace package', () => {

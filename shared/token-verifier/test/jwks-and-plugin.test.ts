@@ -49,15 +49,21 @@ function clock(start = 1_000_000) {
   }
 }
 
+/** A verifier over a fake issuer's JWKS and an injected clock, after its start fetch. */
+async function jwksVerifier(keys: (typeof keyA)[]) {
+  const issuer = fakeIssuer(keys)
+  const c = clock()
+  const verify = createAccessTokenVerifier({
+    ...base,
+    jwks: { url: 'http://127.0.0.1:1/jwks', fetch: issuer.fetch, now: c.now },
+  })
+  await verify.ready()
+  return { issuer, c, verify }
+}
+
 describe('JWKS: fetched at start, refetched for an unknown kid at most once per 30 s', () => {
   it('a flood of invented kids causes at most one fetch per 30 s of the injected clock', async () => {
-    const issuer = fakeIssuer([keyA])
-    const c = clock()
-    const verify = createAccessTokenVerifier({
-      ...base,
-      jwks: { url: 'http://127.0.0.1:1/jwks', fetch: issuer.fetch, now: c.now },
-    })
-    await verify.ready()
+    const { issuer, c, verify } = await jwksVerifier([keyA])
     expect(issuer.state.fetches).toBe(1)
     expect((await verify(edToken(keyA))).sub).toBe(ctx.subject)
     // 500 invented kids within the first 30 s of the start fetch: no further fetch.
@@ -79,13 +85,7 @@ describe('JWKS: fetched at start, refetched for an unknown kid at most once per 
   })
 
   it('picks up a key added to the JWKS (the next key) on the first token that names it', async () => {
-    const issuer = fakeIssuer([keyA])
-    const c = clock()
-    const verify = createAccessTokenVerifier({
-      ...base,
-      jwks: { url: 'http://127.0.0.1:1/jwks', fetch: issuer.fetch, now: c.now },
-    })
-    await verify.ready()
+    const { issuer, c, verify } = await jwksVerifier([keyA])
     issuer.state.keys = [keyA, keyB]
     c.advance(30_000)
     expect((await verify(edToken(keyB))).sub).toBe(ctx.subject)
