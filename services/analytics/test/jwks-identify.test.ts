@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { edKeyPair, privatePem, publicPem } from '@bio/shared/testing'
+import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { buildAuthApp } from '../../auth/src/app.js'
 import { type AuthHarness, authHarness, registerUser } from '../../auth/test/helper.js'
@@ -12,6 +12,7 @@ import {
   expectOk,
   identify,
   sessionRow,
+  TEST_SECRET,
   testClock,
 } from './helper.js'
 
@@ -112,5 +113,44 @@ describe('identify with EdDSA tokens verified through auth JWKS', () => {
     expectOk(await identify(analytics, id, `Bearer ${user.accessToken}`))
     expect((await sessionRow(h, id))!.userId).toBe(user.userId)
     jwks.authUp = true
+  })
+})
+
+describe('the HS256 → EdDSA migration path', () => {
+  it('in EdDSA mode JWT_SECRET plays no part; only a JWT_VERIFY_SECRETS key still verifies', async () => {
+    const OLD = 'the-previous-shared-secret-of-32-bytes-!!'
+    const migrating = await h.build({
+      env: {
+        JWT_ALGORITHM: 'EdDSA',
+        JWT_SECRET: TEST_SECRET,
+        JWT_VERIFY_SECRETS: OLD,
+        JWT_PUBLIC_KEYS: publicPem(edKeyPair().publicKey),
+      },
+    })
+    const ctx = (secret: string) => ({
+      secret,
+      issuer: 'bio-re-auth',
+      audience: 'bio-re-api',
+      subject: randomUUID(),
+      edKeys: edKeyPair(),
+    })
+    const hs = (secret: string, header = hsHeader(ctx(secret))) =>
+      hmacToken(header, accessClaims(ctx(secret)), secret)
+    const answer = async (token: string) => {
+      const id = await createSession(migrating)
+      const res = await identify(migrating, id, `Bearer ${token}`)
+      return { res, row: await sessionRow(h, id) }
+    }
+    const old = await answer(hs(OLD))
+    expectOk(old.res)
+    expect(old.row!.userId).not.toBeNull()
+    for (const token of [
+      hs(TEST_SECRET),
+      hmacToken({ alg: 'HS256', typ: 'at+jwt' }, accessClaims(ctx(OLD)), OLD),
+    ]) {
+      const refused = await answer(token)
+      expectError(refused.res, 401, 'AUTH_UNAUTHORIZED')
+      expect(refused.row!.userId).toBeNull()
+    }
   })
 })
