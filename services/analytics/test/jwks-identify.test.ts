@@ -64,6 +64,7 @@ describe('identify with EdDSA tokens verified through auth JWKS', () => {
     const res = await auth.inject({ method: 'GET', url: '/.well-known/jwks.json' })
     expect(res.statusCode).toBe(200)
     expect(res.headers['cache-control']).toBe('public, max-age=600')
+    expect(res.headers['content-type']).toMatch(/^application\/json/)
     const body = res.json() as { keys: Record<string, unknown>[] }
     expect(body.keys).toHaveLength(1)
     expect(Object.keys(body.keys[0]!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x'])

@@ -24,8 +24,8 @@ export const jwksRoute: FastifyPluginAsyncTypebox<{ config: AuthConfig }> = asyn
       },
     },
     async (_req, reply) => {
+      // application/json (what the OpenAPI document declares, and what verifiers commonly expect).
       reply.header('cache-control', 'public, max-age=600')
-      reply.type('application/jwk-set+json; charset=utf-8')
       return jwks
     },
   )
