@@ -37,9 +37,20 @@ export interface VerificationRules {
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/
-/** Exactly one spelling per value: no padding, no `+/`, no stray trailing bits. */
-const canonical = (part: string) =>
-  B64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part
+/** Last characters whose unused low bits are zero, for 2 and 3 characters past a 4-group. */
+const LAST_OF_2 = new Set('AQgw')
+const LAST_OF_3 = new Set('AEIMQUYcgkosw048')
+/**
+ * Exactly one spelling per value (RFC 7515 §2, RFC 4648 §3.5): no padding, no `+/`, and no stray
+ * bits in the last character, checked without decoding.
+ */
+function canonical(part: string): boolean {
+  if (!B64URL.test(part)) return false
+  const rest = part.length % 4
+  if (rest === 1) return false
+  const last = part[part.length - 1] as string
+  return rest === 0 || (rest === 2 ? LAST_OF_2 : LAST_OF_3).has(last)
+}
 
 export function verificationRules(options: AccessTokenVerifierOptions): VerificationRules {
   const keySet = createKeySet(options, options.jwksAlgorithms ?? ['EdDSA', 'ES256'])

@@ -140,3 +140,27 @@ describe('createAccessTokenVerifier', () => {
     expect(() => createAccessTokenVerifier({ ...base, signingSecret: 'short' })).toThrow(/32/)
   })
 })
+
+describe('canonical base64url', () => {
+  it('accepts exactly the spelling Buffer produces, for every length and last character', async () => {
+    const verify = createAccessTokenVerifier({ ...base, signingSecret: SECRET })
+    const token = hs(SECRET)
+    const [h, p] = token.split('.') as [string, string]
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    // For a 43-character HS256 signature, only the spelling of the real bytes verifies.
+    const sig = token.split('.')[2]!
+    let accepted = 0
+    for (const c of alphabet) {
+      const candidate = `${h}.${p}.${sig.slice(0, -1)}${c}`
+      const canonicalSpelling =
+        Buffer.from(sig.slice(0, -1) + c, 'base64url').toString('base64url') === sig.slice(0, -1) + c
+      const ok = await verify(candidate).then(
+        () => true,
+        () => false,
+      )
+      if (ok) accepted += 1
+      if (ok) expect(canonicalSpelling).toBe(true)
+    }
+    expect(accepted).toBe(1)
+  })
+})
