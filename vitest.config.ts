@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: [
       'shared/test/**/*.test.ts',
+      'shared/token-verifier/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'scripts/test/**/*.test.ts',
       // The browser suite (Chromium); its tests and hooks set their own, longer timeouts.

@@ -3,9 +3,9 @@
 // Plain Node 20 with no dependencies, so it runs on a fresh clone: it installs with the pinned
 // pnpm (through npx when pnpm is missing), builds, and then starts, tests or migrates.
 import { spawn, spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -48,25 +48,43 @@ function build() {
 }
 
 const SECRETS = ['JWT_SECRET', 'TRACKING_HMAC_SECRET', 'VISITOR_HASH_SECRET']
+const KEY_PAIRS = { EdDSA: ['ed25519', {}], ES256: ['ec', { namedCurve: 'P-256' }] }
+
+/** A key pair for JWT_ALGORITHM=EdDSA / ES256, as PEM: PKCS#8 private, SPKI public. */
+function keyPair(algorithm) {
+  const [type, options] = KEY_PAIRS[algorithm]
+  const { privateKey, publicKey } = generateKeyPairSync(type, options)
+  return {
+    privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    publicKey: publicKey.export({ format: 'pem', type: 'spki' }),
+  }
+}
 
 /**
  * Development only: random secrets kept in .data/dev-secrets.json (mode 600) so both services,
- * and restarts, share them. In production every secret must come from the environment.
+ * and restarts, share them; with JWT_ALGORITHM=EdDSA or ES256, a signing key pair too. In
+ * production every secret must come from the environment.
  */
 function secrets(env) {
-  const missing = SECRETS.filter((name) => !env[name])
+  const algorithm = env.JWT_ALGORITHM || 'HS256'
+  const pairName = algorithm in KEY_PAIRS && !env.JWT_PRIVATE_KEY ? `JWT_KEY_PAIR_${algorithm}` : undefined
+  // In an asymmetric mode JWT_SECRET plays no part; the key pair is made instead.
+  const missing = SECRETS.filter((name) => !env[name] && !(name === 'JWT_SECRET' && algorithm !== 'HS256'))
+  if (pairName) missing.push(pairName)
   if (missing.length === 0) return {}
+  if (pairName && env.NODE_ENV === 'production')
+    missing.splice(missing.indexOf(pairName), 1, 'JWT_PRIVATE_KEY')
   if (env.NODE_ENV === 'production') {
     console.error(`${missing.join(', ')} must be set (at least 32 bytes each) when NODE_ENV=production`)
     process.exit(1)
   }
-  const dir = join(root, env.DATA_DIR ?? '.data')
+  const dir = resolve(root, env.DATA_DIR ?? '.data')
   const file = join(dir, 'dev-secrets.json')
   const stored = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
   let changed = false
   for (const name of missing) {
     if (stored[name]) continue
-    stored[name] = randomBytes(48).toString('base64url')
+    stored[name] = name === pairName ? keyPair(algorithm) : randomBytes(48).toString('base64url')
     changed = true
   }
   if (changed) {
@@ -75,23 +93,36 @@ function secrets(env) {
     chmodSync(file, 0o600)
     console.log(`› development secrets kept in ${file}`)
   }
-  return Object.fromEntries(missing.map((name) => [name, stored[name]]))
+  const out = Object.fromEntries(missing.filter((n) => n !== pairName).map((name) => [name, stored[name]]))
+  if (pairName) {
+    // auth signs with the private key; analytics gets the public key only.
+    out.JWT_PRIVATE_KEY = stored[pairName].privateKey
+    if (!env.JWT_PUBLIC_KEYS && !env.JWT_JWKS_URL) out.JWT_PUBLIC_KEYS = stored[pairName].publicKey
+  }
+  return out
 }
 
-function serviceEnv() {
-  return { ...process.env, ...secrets(process.env) }
+/** Signing material analytics must never hold: it only verifies. */
+const SIGNING_ONLY = ['JWT_PRIVATE_KEY', 'JWT_VERIFY_PUBLIC_KEYS']
+
+function serviceEnv(name) {
+  const env = { ...process.env, ...secrets(process.env) }
+  if (name === 'analytics') {
+    for (const key of SIGNING_ONLY) delete env[key]
+    if ((env.JWT_ALGORITHM || 'HS256') !== 'HS256') delete env.JWT_SECRET
+  }
+  return env
 }
 
 function start() {
   ensureInstalled()
   build()
-  const env = serviceEnv()
   // Each service's Prometheus metrics on a loopback port of its own (never the API port).
   const metricsPorts = { auth: '9101', analytics: '9102' }
   const children = SERVICES.map((name) =>
     spawn(process.execPath, ['--enable-source-maps', `services/${name}/dist/server.js`], {
       cwd: root,
-      env: { METRICS_PORT: metricsPorts[name], ...env },
+      env: { METRICS_PORT: metricsPorts[name], ...serviceEnv(name) },
       stdio: 'inherit',
     }),
   )
@@ -120,7 +151,7 @@ function migrate() {
   ensureInstalled()
   build()
   for (const name of SERVICES)
-    run(process.execPath, [`services/${name}/dist/migrate.js`], { env: serviceEnv() })
+    run(process.execPath, [`services/${name}/dist/migrate.js`], { env: serviceEnv(name) })
 }
 
 function test(args) {

@@ -226,6 +226,7 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
         'pnpm-lock.yaml',
         'pnpm-workspace.yaml',
         'shared/package.json',
+        'shared/token-verifier/package.json',
         `services/${name}/package.json`,
       ]) {
         expect(before, `${stage.name}: ${file}`).toContain(file)
@@ -262,7 +263,9 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
       )
     const serviceDeps = prod(`services/${name}/package.json`)
     const sharedDeps = prod('shared/package.json')
+    const verifierDeps = prod('shared/token-verifier/package.json')
     for (const dep of importsOf(`services/${name}/src`)) expect(serviceDeps, dep).toContain(dep)
     for (const dep of importsOf('shared/src')) expect(sharedDeps, dep).toContain(dep)
+    for (const dep of importsOf('shared/token-verifier/src')) expect(verifierDeps, dep).toContain(dep)
   })
 })

@@ -137,6 +137,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys of access tokens (JWKS)
+         * @description The signing key and the verify-only keys (`JWT_VERIFY_PUBLIC_KEYS`) in EdDSA or ES256 mode, each with `kid`, `alg` and `use: "sig"`. Empty in HS256 mode: a shared secret is never published. Cacheable for 10 minutes; a verifier refetches it when a token names an unknown `kid`.
+         */
+        get: operations["jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1544,6 +1564,76 @@ export interface operations {
             };
             /** @description Default Response */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            /** @description `OKP` (Ed25519) or `EC` (P-256) */
+                            kty: string;
+                            /** @description `Ed25519` or `P-256` */
+                            crv: string;
+                            x: string;
+                            /** @description EC keys only */
+                            y?: string;
+                            /** @description RFC 7638 thumbprint; access tokens name it in their header */
+                            kid: string;
+                            alg: "EdDSA" | "ES256";
+                            /** @enum {string} */
+                            use: "sig";
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

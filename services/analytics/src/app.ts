@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs'
 import {
-  accessTokenAuth,
-  createAccessTokenVerifier,
   createServiceApp,
   type DatabaseHandle,
   type GeoLookup,
@@ -9,7 +7,9 @@ import {
   openDatabase,
   openGeoLookup,
   type ServiceAppOptions,
+  verifierOptions,
 } from '@bio/shared'
+import { type AccessTokenVerifierOptions, accessTokenPlugin } from '@bio/token-verifier'
 import type { AnalyticsConfig } from './config.js'
 import { type AnalyticsSchema, schema } from './db/schema.js'
 import { createAnalyticsService } from './domain/analytics-service.js'
@@ -32,6 +32,8 @@ export interface BuildAnalyticsAppOptions {
   /** Epoch milliseconds; tests pin it. */
   now?: () => number
   logger?: ServiceAppOptions['logger']
+  /** JWKS client overrides (tests inject the clock and the HTTP client). */
+  jwks?: Partial<NonNullable<AccessTokenVerifierOptions['jwks']>>
   /** Close the database with the app (after queued writes are flushed); default: when the app opened it. */
   closeDatabase?: boolean
 }
@@ -80,7 +82,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
     geo,
     now: monotonic(options.now ?? preciseNow),
   })
-  await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
+  await app.register(accessTokenPlugin, verifierOptions(config.tokens, options.jwks))
   await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })
   await app.register(trackerRoutes)
   return app

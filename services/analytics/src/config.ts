@@ -1,11 +1,13 @@
 import {
   CommonEnv,
+  ConfigError,
   type DatabaseConfig,
   databaseConfigFrom,
   type Env,
   type HttpConfig,
   httpConfigFrom,
   loadEnv,
+  publicKeysFrom,
   type TokenConfig,
   tokenConfigFrom,
 } from '@bio/shared'
@@ -22,6 +24,8 @@ export const AnalyticsEnv = Type.Object({
   INGEST_MAX_WAIT_MS: Type.Integer({ default: 0, minimum: 0, maximum: 1000 }),
   INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),
   INGEST_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 16 }),
+  JWT_PUBLIC_KEYS: Type.String({ default: '' }),
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
 })
 export type AnalyticsEnv = Static<typeof AnalyticsEnv>
 
@@ -47,11 +51,17 @@ export interface AnalyticsConfig {
 /** Reads and validates the analytics service's environment; throws ConfigError listing every problem. */
 export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
   const env = loadEnv(AnalyticsEnv, source)
+  const publicKeys = publicKeysFrom('JWT_PUBLIC_KEYS', env.JWT_PUBLIC_KEYS)
+  // Analytics only verifies: in an asymmetric mode it holds public keys, no signing material.
+  if (env.JWT_ALGORITHM !== 'HS256' && publicKeys.length === 0 && !env.JWT_JWKS_URL)
+    throw new ConfigError(
+      `Invalid configuration:\n  JWT_PUBLIC_KEYS: JWT_PUBLIC_KEYS or JWT_JWKS_URL is required when JWT_ALGORITHM=${env.JWT_ALGORITHM}`,
+    )
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.ANALYTICS_PORT),
     db: databaseConfigFrom(env, env.ANALYTICS_DATABASE_URL, 'analytics'),
-    tokens: tokenConfigFrom(env),
+    tokens: tokenConfigFrom(env, { publicKeys, jwksUrl: env.JWT_JWKS_URL }),
     bodyLimit: env.ANALYTICS_BODY_LIMIT,
     trackingSecret: env.TRACKING_HMAC_SECRET,
     visitorHashSecret: env.VISITOR_HASH_SECRET,

@@ -1,6 +1,6 @@
-import { createAccessTokenSigner } from '@bio/shared'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAccessTokenSigner } from '../../auth/src/tokens/access-token-signer.js'
 import {
   A,
   type AnalyticsApp,
@@ -179,7 +179,7 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
     const claims: Record<string, string> = { sub: overrides.sub ?? USER_A }
     if (overrides.sid !== null) claims.sid = overrides.sid ?? SID
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: overrides.alg ?? 'HS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: overrides.alg ?? 'HS256', typ: 'at+jwt' })
       .setIssuedAt()
       .setExpirationTime('10m')
       .setIssuer(overrides.iss ?? 'bio-re-auth')
@@ -204,7 +204,7 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
       'an expired token',
       async () => {
         const sign = createAccessTokenSigner(
-          { ...testConfig().tokens, ttlSeconds: 60 },
+          { ...testConfig().tokens, accessTtlSeconds: 60 },
           () => Date.now() - 3_600_000,
         )
         return `Bearer ${sign({ userId: USER_A, sessionId: SID }).accessToken}`
@@ -256,7 +256,7 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
 
   it('tells an expired token apart by its i18nKey', async () => {
     const sign = createAccessTokenSigner(
-      { ...testConfig().tokens, ttlSeconds: 60 },
+      { ...testConfig().tokens, accessTtlSeconds: 60 },
       () => Date.now() - 3_600_000,
     )
     const res = await identify(

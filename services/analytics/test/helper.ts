@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto'
-import { createAccessTokenSigner, type GeoLookup, rowsOf } from '@bio/shared'
+import { type GeoLookup, rowsOf } from '@bio/shared'
 import { type AppHarness, appHarness, migratedTestDatabase, UUID_RE } from '@bio/shared/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
+import { createAccessTokenSigner } from '../../auth/src/tokens/access-token-signer.js'
 import { buildAnalyticsApp } from '../src/app.js'
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../src/config.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
@@ -33,13 +34,19 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): An
   })
 }
 
-/** Signs access tokens exactly as the auth service does (same shared signer, same key). */
+/** Signs access tokens exactly as the auth service does (auth's own signer, the same key). */
 export const signToken = (userId: string, sessionId = '00000000-0000-4000-8000-000000000000') =>
-  createAccessTokenSigner({ ...testConfig().tokens, ttlSeconds: 900 })({ userId, sessionId }).accessToken
+  createAccessTokenSigner({ ...testConfig().tokens, accessTtlSeconds: 900 })({ userId, sessionId })
+    .accessToken
 
 export type AnalyticsHarness = AppHarness<
   AnalyticsSchema,
-  { env?: Record<string, string>; now?: () => number; geo?: GeoLookup },
+  {
+    env?: Record<string, string>
+    now?: () => number
+    geo?: GeoLookup
+    jwks?: Parameters<typeof buildAnalyticsApp>[0]['jwks']
+  },
   Awaited<ReturnType<typeof buildAnalyticsApp>>
 >
 
@@ -59,6 +66,7 @@ export async function analyticsHarness(): Promise<AnalyticsHarness> {
         database: migrated.database,
         now: options.now,
         geo: options.geo,
+        jwks: options.jwks,
         logger: false,
       }),
     {},

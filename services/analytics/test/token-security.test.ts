@@ -33,7 +33,7 @@ let authH: AuthHarness
 let auth: Awaited<ReturnType<typeof buildAuthApp>>
 
 const ACCESS_TTL_S = 120
-/** The verifier's clock tolerance (shared/src/auth/access-token.ts). */
+/** The verifier's clock tolerance (@bio/token-verifier's DEFAULT_CLOCK_TOLERANCE_S). */
 const TOLERANCE_S = 5
 
 beforeAll(async () => {
@@ -63,7 +63,7 @@ const claims = (overrides: JWTPayload = {}): JWTPayload & { sid: string } => ({
   ...overrides,
 })
 const hs256 = (payload: JWTPayload, alg = 'HS256') =>
-  new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT' }).sign(KEY)
+  new SignJWT(payload).setProtectedHeader({ alg, typ: 'at+jwt' }).sign(KEY)
 const hmacToken = (header: object, payload: object, secret: string | Buffer = TEST_SECRET) => {
   const input = `${b64(header)}.${b64(payload)}`
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`

@@ -1,9 +1,5 @@
 import { readFileSync } from 'node:fs'
 import {
-  type AccessTokenSigner,
-  accessTokenAuth,
-  createAccessTokenSigner,
-  createAccessTokenVerifier,
   createServiceApp,
   type DatabaseHandle,
   type GeoLookup,
@@ -11,7 +7,9 @@ import {
   openDatabase,
   openGeoLookup,
   type ServiceAppOptions,
+  verifierOptions,
 } from '@bio/shared'
+import { accessTokenPlugin } from '@bio/token-verifier'
 import cookie from '@fastify/cookie'
 import type { AuthConfig } from './config.js'
 import { type AuthSchema, schema } from './db/schema.js'
@@ -19,7 +17,9 @@ import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
 import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
 import { authRoutes } from './routes/auth-routes.js'
+import { jwksRoute } from './routes/jwks-route.js'
 import { AUTH_PREFIX } from './routes/refresh-cookie.js'
+import { type AccessTokenSigner, createAccessTokenSigner } from './tokens/access-token-signer.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
@@ -59,9 +59,7 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     config,
     hasher: options.hasher ?? argon2Hasher(config.argon2),
     geo: options.geo ?? (config.geoipDbPath ? await openGeoLookup(config.geoipDbPath) : noGeoLookup),
-    sign:
-      options.sign ??
-      createAccessTokenSigner({ ...config.tokens, ttlSeconds: config.tokens.accessTtlSeconds }),
+    sign: options.sign ?? createAccessTokenSigner(config.tokens),
     now,
     log: app.log,
   })
@@ -71,7 +69,8 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     app.log.debug({ threads }, 'worker threads deprioritized')
   })
   await app.register(cookie)
-  await app.register(accessTokenAuth, { verify: createAccessTokenVerifier(config.tokens) })
+  await app.register(accessTokenPlugin, verifierOptions(config.tokens))
   await app.register(authRoutes, { prefix: AUTH_PREFIX, service, config })
+  await app.register(jwksRoute, { config })
   return app
 }

@@ -7,10 +7,12 @@ import {
   type HttpConfig,
   httpConfigFrom,
   loadEnv,
+  publicKeysFrom,
   splitList,
   type TokenConfig,
   tokenConfigFrom,
 } from '@bio/shared'
+import { KeyFormatError, privateKey } from '@bio/token-verifier'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AuthEnv = Type.Object({
@@ -34,6 +36,8 @@ export const AuthEnv = Type.Object({
   HASH_THREAD_NICENESS: Type.Integer({ default: 10, minimum: 0, maximum: 19 }),
   LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
   LOGIN_LOCK_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_VERIFY_PUBLIC_KEYS: Type.String({ default: '' }),
 })
 export type AuthEnv = Static<typeof AuthEnv>
 
@@ -41,7 +45,13 @@ export interface AuthConfig {
   env: AuthEnv['NODE_ENV']
   http: HttpConfig
   db: DatabaseConfig
-  tokens: TokenConfig & { accessTtlSeconds: number; refreshTtlSeconds: number; reuseGraceSeconds: number }
+  tokens: TokenConfig & {
+    /** EdDSA / ES256 mode: the PKCS#8 PEM auth signs with (`JWT_PRIVATE_KEY`). */
+    privateKey: string | undefined
+    accessTtlSeconds: number
+    refreshTtlSeconds: number
+    reuseGraceSeconds: number
+  }
   cookie: { secure: boolean; domain: string | undefined }
   bodyLimit: number
   geoipDbPath: string | undefined
@@ -54,6 +64,29 @@ export interface AuthConfig {
   lockout: { threshold: number; seconds: number }
 }
 
+const invalid = (name: string, problem: string) =>
+  new ConfigError(`Invalid configuration:\n  ${name}: ${problem}`)
+
+/**
+ * The public keys auth verifies with and publishes: in an asymmetric mode the signing key's own
+ * (from JWT_PRIVATE_KEY, whose type must match JWT_ALGORITHM), then JWT_VERIFY_PUBLIC_KEYS.
+ */
+function authPublicKeys(env: AuthEnv): string[] {
+  const verifyOnly = publicKeysFrom('JWT_VERIFY_PUBLIC_KEYS', env.JWT_VERIFY_PUBLIC_KEYS)
+  if (env.JWT_ALGORITHM === 'HS256') return verifyOnly
+  if (!env.JWT_PRIVATE_KEY)
+    throw invalid('JWT_PRIVATE_KEY', `is required when JWT_ALGORITHM=${env.JWT_ALGORITHM}`)
+  let own: ReturnType<typeof privateKey>['verification']
+  try {
+    own = privateKey(env.JWT_PRIVATE_KEY).verification
+  } catch (err) {
+    throw invalid('JWT_PRIVATE_KEY', err instanceof KeyFormatError ? err.message : 'could not be read')
+  }
+  if (own.alg !== env.JWT_ALGORITHM)
+    throw invalid('JWT_PRIVATE_KEY', `is a key for ${own.alg}, not JWT_ALGORITHM=${env.JWT_ALGORITHM}`)
+  return [own.key, ...verifyOnly]
+}
+
 /** Reads and validates the auth service's environment; throws ConfigError listing every problem. */
 export function loadAuthConfig(source: Env): AuthConfig {
   const env = loadEnv(AuthEnv, source)
@@ -61,12 +94,16 @@ export function loadAuthConfig(source: Env): AuthConfig {
   // The fallback is stored on users who send no usable locale, so it must be a supported one.
   if (!supported.includes(env.DEFAULT_LOCALE.toLowerCase()))
     throw new ConfigError('Invalid configuration:\n  DEFAULT_LOCALE: must be one of SUPPORTED_LOCALES')
+  // auth's own verifiers (and every other one) refuse a lifetime above JWT_MAX_LIFETIME_S.
+  if (env.ACCESS_TOKEN_TTL_S > env.JWT_MAX_LIFETIME_S)
+    throw invalid('ACCESS_TOKEN_TTL_S', 'must not exceed JWT_MAX_LIFETIME_S')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.AUTH_PORT),
     db: databaseConfigFrom(env, env.AUTH_DATABASE_URL, 'auth'),
     tokens: {
-      ...tokenConfigFrom(env),
+      ...tokenConfigFrom(env, { publicKeys: authPublicKeys(env) }),
+      privateKey: env.JWT_ALGORITHM === 'HS256' ? undefined : env.JWT_PRIVATE_KEY,
       accessTtlSeconds: env.ACCESS_TOKEN_TTL_S,
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_S,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_S,

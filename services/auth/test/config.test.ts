@@ -27,7 +27,13 @@ describe('loadAuthConfig: defaults', () => {
     expect(config.http.host).toBe('127.0.0.1')
     expect(config.bodyLimit).toBe(16_384)
     expect(config.tokens).toEqual({
+      algorithm: 'HS256',
       secret: TEST_SECRET,
+      verifySecrets: [],
+      publicKeys: [],
+      privateKey: undefined,
+      jwksUrl: undefined,
+      maxLifetimeSeconds: 3600,
       issuer: 'bio-re-auth',
       audience: 'bio-re-api',
       accessTtlSeconds: 900,

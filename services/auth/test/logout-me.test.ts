@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { createAccessTokenSigner } from '@bio/shared'
 import { SignJWT, UnsecuredJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAccessTokenSigner } from '../src/tokens/access-token-signer.js'
 import {
   AUTH,
   type AuthApp,
@@ -176,7 +176,14 @@ describe('GET /me', () => {
   it('401 auth.token.expired for an expired token signed with the right key', async () => {
     const user = await registerUser(app)
     const sign = createAccessTokenSigner(
-      { secret: TEST_SECRET, issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 },
+      {
+        algorithm: 'HS256',
+        secret: TEST_SECRET,
+        privateKey: undefined,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        accessTtlSeconds: 900,
+      },
       () => Date.now() - 3_600_000,
     )
     const { accessToken } = sign({ userId: user.userId, sessionId: randomUUID() })
@@ -186,7 +193,7 @@ describe('GET /me', () => {
   it('401 for a token signed with another key', async () => {
     const user = await registerUser(app)
     const token = await new SignJWT({ sid: randomUUID() })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .setSubject(user.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -218,7 +225,7 @@ describe('GET /me', () => {
   it('a jose-signed HS256 token with the right key and claims is accepted (interoperability)', async () => {
     const user = await registerUser(app)
     const token = await new SignJWT({ sid: randomUUID() })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .setSubject(user.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)

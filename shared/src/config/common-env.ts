@@ -14,7 +14,12 @@ export const CommonEnv = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
-  JWT_SECRET: Type.String({ minLength: 32, description: 'HS256 key shared by both services' }),
+  JWT_ALGORITHM: Type.Union([Type.Literal('HS256'), Type.Literal('EdDSA'), Type.Literal('ES256')], {
+    default: 'HS256',
+  }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 key auth signs with' })),
+  JWT_VERIFY_SECRETS: Type.String({ default: '' }),
+  JWT_MAX_LIFETIME_S: Type.Integer({ default: 3600, minimum: 60 }),
   JWT_ISSUER: Type.String({ default: 'bio-re-auth', minLength: 1 }),
   JWT_AUDIENCE: Type.String({ default: 'bio-re-api', minLength: 1 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -63,12 +68,6 @@ export interface HttpConfig {
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number }
   /** Where Prometheus /metrics is served, on a listener of its own; never on the API port. */
   metrics: { port: number; host: string } | undefined
-}
-
-export interface TokenConfig {
-  secret: string
-  issuer: string
-  audience: string
 }
 
 export interface DatabaseConfig {
@@ -125,12 +124,6 @@ export function httpConfigFrom(env: CommonEnv, port: number): HttpConfig {
     metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST },
   }
 }
-
-export const tokenConfigFrom = (env: CommonEnv): TokenConfig => ({
-  secret: env.JWT_SECRET,
-  issuer: env.JWT_ISSUER,
-  audience: env.JWT_AUDIENCE,
-})
 
 export function databaseConfigFrom(env: CommonEnv, url: string | undefined, name: string): DatabaseConfig {
   return {

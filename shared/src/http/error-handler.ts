@@ -1,3 +1,4 @@
+import { isAccessTokenError } from '@bio/token-verifier'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isUnavailable } from '../db/pg-errors.js'
@@ -56,6 +57,12 @@ const FASTIFY_BODY_ERRORS = new Set([
 /** Maps anything thrown in a request to an AppError; `null` means "unexpected: 500". */
 export function toAppError(err: FastifyError | Error): AppError | null {
   if (isAppError(err)) return err
+  // The verifier package's one error (its plugin answers it itself; this covers direct calls).
+  if (isAccessTokenError(err))
+    return new AppError(
+      { code: err.code, status: err.statusCode, message: err.message, i18nKey: err.i18nKey },
+      { headers: { ...err.headers } },
+    )
   const fe = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string }
   if (fe.validation) {
     return new AppError(CommonErrors.VALIDATION_FAILED, {

@@ -1,7 +1,8 @@
-import type { AccessTokenSigner, Db, GeoLookup } from '@bio/shared'
+import type { Db, GeoLookup } from '@bio/shared'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthSchema } from '../db/schema.js'
+import type { AccessTokenSigner } from '../tokens/access-token-signer.js'
 import type { PasswordHasher } from './password-hasher.js'
 
 /** What the domain needs from the outside world; tests swap the clock and the hasher. */

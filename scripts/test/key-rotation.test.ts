@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto'
+import { accessClaims, edKeyPair, hmacToken, hsHeader, type TokenAttackContext } from '@bio/shared/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
+import {
+  type BuiltServer,
+  buildServices,
+  freePort,
+  registerOverHttp,
+  startBuiltServer,
+} from './built-server.js'
+
+/**
+ * The README's zero-downtime runbook for the shared key, over the built servers as real processes
+ * restarted step by step, while a client loop calls identify (analytics) and /me (auth) with
+ * tokens signed by the old and by the new key. No valid token may be refused at any step; at the
+ * end a token signed with the removed key gets 401 from both.
+ */
+
+const OLD = 'rotation-old-shared-secret-of-32-bytes-or-more'
+const NEW = 'rotation-new-shared-secret-of-32-bytes-or-more'
+const COMMON = {
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_ENABLED: 'false',
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  TRACKING_HMAC_SECRET: 'rotation-tracking-secret-of-32-bytes-or-more',
+  VISITOR_HASH_SECRET: 'rotation-visitor-secret-of-32-bytes-or-more!',
+  SHUTDOWN_TIMEOUT_MS: '5000',
+}
+const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+
+let authDb: TestDatabase
+let analyticsDb: TestDatabase
+let ports: { auth: number; analytics: number }
+const running: { auth?: BuiltServer; analytics?: BuiltServer } = {}
+
+beforeAll(async () => {
+  buildServices()
+  ;[authDb, analyticsDb] = await Promise.all([createTestDatabase('rotation'), createTestDatabase('rotation')])
+  ports = { auth: await freePort(), analytics: await freePort() }
+}, 120_000)
+afterAll(async () => {
+  await Promise.all([running.auth?.stop(), running.analytics?.stop()])
+  await Promise.all([authDb?.drop(), analyticsDb?.drop()])
+})
+
+/** Restarts one service with its key configuration; resolves when the new process is ready. */
+async function restart(
+  service: 'auth' | 'analytics',
+  keys: { JWT_SECRET: string; JWT_VERIFY_SECRETS?: string },
+) {
+  await running[service]?.stop()
+  const db = service === 'auth' ? 'AUTH_DATABASE_URL' : 'ANALYTICS_DATABASE_URL'
+  running[service] = await startBuiltServer(service, ports[service], {
+    ...COMMON,
+    [db]: (service === 'auth' ? authDb : analyticsDb).url,
+    JWT_SECRET: keys.JWT_SECRET,
+    JWT_VERIFY_SECRETS: keys.JWT_VERIFY_SECRETS ?? '',
+  })
+}
+
+const url = (service: 'auth' | 'analytics', path: string) => `http://127.0.0.1:${ports[service]}${path}`
+
+/** One call: its status, or 0 when no process was listening (a restart in progress). */
+const call = (input: string, init: RequestInit) =>
+  fetch(input, init).then(
+    async (res) => {
+      await res.arrayBuffer()
+      return res.status
+    },
+    () => 0,
+  )
+
+async function newSession(): Promise<string | undefined> {
+  const res = await fetch(url('analytics', '/api/v1/analytics/session'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': CHROME_UA },
+    body: JSON.stringify({ visitorId: `v-${randomUUID()}`, consentAnalytics: 'granted' }),
+  }).catch(() => undefined)
+  if (res?.status !== 200) return undefined
+  return ((await res.json()) as { data: { id: string } }).data.id
+}
+
+interface Tally {
+  ok: number
+  refused: number
+  unreachable: number
+  other: number[]
+}
+
+/**
+ * Calls identify and /me with every live token, round after round, until stopped. `rounds` counts
+ * completed rounds, so a step can wait for a number of rounds against its new processes.
+ */
+function clientLoop(tokens: Map<string, string>) {
+  const tally = new Map<string, Tally>()
+  let stopped = false
+  let rounds = 0
+  const waiters: (() => void)[] = []
+  const record = (name: string, status: number) => {
+    const t = tally.get(name) ?? { ok: 0, refused: 0, unreachable: 0, other: [] }
+    if (status === 200) t.ok += 1
+    else if (status === 401) t.refused += 1
+    else if (status === 0 || status === 503) t.unreachable += 1
+    else t.other.push(status)
+    tally.set(name, t)
+  }
+  const done = (async () => {
+    while (!stopped) {
+      for (const [name, token] of [...tokens]) {
+        const headers = { authorization: `Bearer ${token}` }
+        const session = await newSession()
+        if (session)
+          record(
+            name,
+            await call(url('analytics', `/api/v1/analytics/session/${session}/identify`), {
+              method: 'PATCH',
+              headers,
+            }),
+          )
+        record(name, await call(url('auth', '/api/v1/auth/me'), { headers }))
+      }
+      rounds += 1
+      for (const wake of waiters.splice(0)) wake()
+    }
+  })()
+  return {
+    tally,
+    /** Resolves after `n` more full rounds. */
+    async rounds(n: number) {
+      const target = rounds + n
+      while (rounds < target) await new Promise<void>((r) => waiters.push(r))
+    },
+    async stop() {
+      stopped = true
+      await done
+    },
+  }
+}
+
+describe('rotating the shared key with zero downtime (README runbook)', () => {
+  it('no valid token is refused at any step; the removed key is refused at the end', async () => {
+    await restart('auth', { JWT_SECRET: OLD })
+    await restart('analytics', { JWT_SECRET: OLD })
+    const user = await registerOverHttp(url('auth', ''))
+    const ctx = (secret: string): TokenAttackContext => ({
+      secret,
+      issuer: 'bio-re-auth',
+      audience: 'bio-re-api',
+      subject: user.userId,
+      edKeys: edKeyPair(),
+    })
+    const tokens = new Map([['auth-signed, old key', user.accessToken]])
+    const loop = clientLoop(tokens)
+    await loop.rounds(3)
+
+    // 1. The new key verifies everywhere (analytics first, then auth), auth still signs with the old one.
+    await restart('analytics', { JWT_SECRET: OLD, JWT_VERIFY_SECRETS: NEW })
+    await restart('auth', { JWT_SECRET: OLD, JWT_VERIFY_SECRETS: NEW })
+    // A token of the next key (as another auth instance already switched would sign it).
+    tokens.set('next key, before the switch', hmacToken(hsHeader(ctx(NEW)), accessClaims(ctx(NEW)), NEW))
+    await loop.rounds(3)
+
+    // 2. auth signs with the new key; the old one only verifies. Then analytics says the same.
+    await restart('auth', { JWT_SECRET: NEW, JWT_VERIFY_SECRETS: OLD })
+    const login = await fetch(url('auth', '/api/v1/auth/refresh'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: user.refreshToken }),
+    })
+    expect(login.status).toBe(200)
+    const renewed = ((await login.json()) as { data: { accessToken: string } }).data.accessToken
+    tokens.set('auth-signed, new key', renewed)
+    await loop.rounds(3)
+    await restart('analytics', { JWT_SECRET: NEW, JWT_VERIFY_SECRETS: OLD })
+    await loop.rounds(3)
+
+    // 3. After ACCESS_TOKEN_TTL_S and a margin: the old key goes.
+    tokens.delete('auth-signed, old key')
+    // The round under way may still hold the old token: let it finish, and one more start without it.
+    await loop.rounds(2)
+    await restart('analytics', { JWT_SECRET: NEW })
+    await restart('auth', { JWT_SECRET: NEW })
+    await loop.rounds(3)
+    await loop.stop()
+
+    for (const [name, t] of loop.tally) {
+      expect(t.refused, `${name}: ${JSON.stringify(t)}`).toBe(0)
+      expect(t.other, name).toEqual([])
+      expect(t.ok, name).toBeGreaterThan(0)
+    }
+    expect(loop.tally.size).toBe(3)
+
+    // A token of the removed key, not expired, is refused by both services in the envelope.
+    const removed = hmacToken(hsHeader(ctx(OLD)), accessClaims(ctx(OLD)), OLD)
+    const headers = { authorization: `Bearer ${removed}` }
+    const session = await newSession()
+    for (const res of [
+      await fetch(url('analytics', `/api/v1/analytics/session/${session}/identify`), {
+        method: 'PATCH',
+        headers,
+      }),
+      await fetch(url('auth', '/api/v1/auth/me'), { headers }),
+    ]) {
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('AUTH_UNAUTHORIZED')
+    }
+  }, 180_000)
+})

@@ -1,0 +1,77 @@
+import { AccessTokenError, accessTokenPlugin, createAccessTokenVerifier } from '@bio/token-verifier'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CommonEnv, httpConfigFrom } from '../src/config/common-env.js'
+import { loadEnv } from '../src/config/load-env.js'
+import { createServiceApp } from '../src/http/create-app.js'
+
+/**
+ * The verifier package's one error type through @bio/shared's one error handler: thrown by the
+ * plain function inside a route, it comes out as the same 401 envelope the plugin answers with.
+ */
+
+const SECRET = 'shared-handler-test-secret-of-32-bytes!!'
+const options = { issuer: 'bio-re-auth', audience: 'bio-re-api', signingSecret: SECRET }
+let app: Awaited<ReturnType<typeof createServiceApp>>
+
+beforeAll(async () => {
+  const env = loadEnv(CommonEnv, { JWT_SECRET: SECRET, OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' })
+  app = await createServiceApp({
+    name: 'handler-test',
+    title: 'test',
+    description: 'test',
+    version: '0.0.0',
+    http: httpConfigFrom(env, 0),
+    bodyLimit: 1024,
+    ready: async () => {},
+    logger: false,
+  })
+  const verify = createAccessTokenVerifier(options)
+  await app.register(accessTokenPlugin, options)
+  app.get('/plain', async (req) => ({ sub: (await verify(req.headers['x-token'] as string)).sub }))
+  app.get('/plugin', { preHandler: app.requireAuth }, async (req) => ({ sub: req.auth?.sub }))
+  app.get('/thrown', async () => {
+    throw new AccessTokenError('expired')
+  })
+  await app.ready()
+})
+afterAll(async () => {
+  await app?.close()
+})
+
+describe('AccessTokenError in a service app', () => {
+  it('is the same 401 envelope from the error handler (plain function) and from the plugin', async () => {
+    const plain = await app.inject({
+      url: '/plain',
+      headers: { 'x-token': 'a.b.c', 'x-request-id': 'req-plain-1' },
+    })
+    const plugin = await app.inject({
+      url: '/plugin',
+      headers: { authorization: 'Bearer a.b.c', 'x-request-id': 'req-plugin-1' },
+    })
+    for (const [res, id] of [
+      [plain, 'req-plain-1'],
+      [plugin, 'req-plugin-1'],
+    ] as const) {
+      expect(res.statusCode).toBe(401)
+      expect(res.headers['x-request-id']).toBe(id)
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer error="invalid_token", error_description="Invalid access token"',
+      )
+      expect(res.json()).toEqual({
+        success: false,
+        error: {
+          code: 'AUTH_UNAUTHORIZED',
+          message: 'Invalid access token',
+          i18nKey: 'auth.token.invalid',
+          correlationId: id,
+        },
+      })
+    }
+  })
+
+  it('keeps the expired key when thrown anywhere in a route', async () => {
+    const res = await app.inject({ url: '/thrown' })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().error.i18nKey).toBe('auth.token.expired')
+  })
+})
