@@ -8,9 +8,12 @@ import { Uuid } from './formats.js'
 export const NO_CONTROL_CHARS_RULE =
   '^[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069]*$'
 
-/** An absolute http(s) URL with a host, and no spaces or control characters. */
+/**
+ * An absolute http(s) URL with a host and no user-info (`https://trusted.example@evil.example`
+ * reads as the first host and goes to the second), and no spaces or control characters.
+ */
 export const HTTP_URL_RULE =
-  '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@\\u0000-\\u001F\\u007F-\\u009F][^\\s\\u0000-\\u001F\\u007F-\\u009F]*$'
+  '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@\\u0000-\\u001F\\u007F-\\u009F]+([/?#][^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$'
 
 const Str = (maxLength: number, description?: string) =>
   Type.String({
