@@ -6,17 +6,12 @@ import {
   type ThrottleCounter,
 } from '../src/domain/login-throttle-policy.js'
 import { clientNetwork } from '../src/lib/client-info.js'
+import { testConfig } from './helper.js'
 
 /** The throttle's rules as pure functions: no database, exact times. */
 
-const policy: LoginThrottlePolicy = {
-  networkMaxFailures: 5,
-  networkLockSeconds: 900,
-  emailFreeFailures: 20,
-  emailMaxDelaySeconds: 60,
-  memorySeconds: 86_400,
-  trustedNetworkSeconds: 30 * 86_400,
-}
+/** The defaults: LOGIN_LOCK_THRESHOLD=5/900 s, LOGIN_SLOWDOWN_AFTER=20, at most 60 s, 30 days' trust. */
+const policy: LoginThrottlePolicy = testConfig().loginThrottle
 
 const counter = (key: string, scope: ThrottleCounter['scope']): ThrottleCounter => ({
   key,
