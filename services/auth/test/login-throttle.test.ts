@@ -170,6 +170,47 @@ describe('per e-mail: the loose, growing delay', () => {
   })
 })
 
+describe('known and unknown e-mails', () => {
+  /** Status, headers and body, less the per-request id and date. */
+  function observable(res: LightMyRequestResponse) {
+    const { 'x-request-id': _id, date: _date, ...headers } = res.headers
+    const body = res.json() as { error?: { correlationId?: string } }
+    if (body.error) delete body.error.correlationId
+    return { status: res.statusCode, headers, body }
+  }
+
+  it('get the same answers through lock, delay and their end, step by step', async () => {
+    const { app, clock } = await throttledApp(
+      { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '5', LOGIN_SLOWDOWN_MAX_SECONDS: '4' },
+      '2026-07-10T10:00:00Z',
+    )
+    const user = await registerUser(registrar)
+    const ghost = `ghost.${Date.now()}@example.com`
+    const home = freshClientIp(1)
+    // Each step: which network, and whether the clock moves first. While the throttle refuses,
+    // the known account's right password is sent (for both e-mails): it must not get through.
+    const steps: { ip: string; password: string; advanceMs?: number }[] = [
+      ...Array.from({ length: 4 }, () => ({ ip: home, password: WRONG })),
+      { ip: home, password: user.password },
+      ...Array.from({ length: 4 }, () => ({ ip: freshClientIp(1), password: WRONG })),
+      { ip: freshClientIp(1), password: user.password },
+      { ip: freshClientIp(1), password: WRONG, advanceMs: 4_000 },
+      { ip: home, password: WRONG, advanceMs: 900_000 },
+    ]
+    const codes: string[] = []
+    for (const [i, s] of steps.entries()) {
+      if (s.advanceMs) clock.advance(s.advanceMs)
+      const known = await loginFrom(app, user.email, s.password, s.ip)
+      const unknown = await loginFrom(app, ghost, s.password, s.ip)
+      expect(observable(unknown), `step ${i + 1}`).toEqual(observable(known))
+      codes.push(known.json().error.code)
+    }
+    // Failures, the network lock, failures elsewhere, the e-mail's delay, and both ending.
+    const [I, L] = ['INVALID_CREDENTIALS', 'ACCOUNT_LOCKED']
+    expect(codes).toEqual([I, I, I, L, L, I, I, I, L, L, I, I])
+  })
+})
+
 describe('clearing and storage', () => {
   it('clearLoginFailures(email) lifts every lock and delay of that e-mail (what a password reset calls)', async () => {
     const { app } = await throttledApp(
