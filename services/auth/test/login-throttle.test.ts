@@ -12,6 +12,7 @@ import {
   type AuthHarness,
   authHarness,
   expectError,
+  observableAnswer,
   registerUser,
   sessionsOf,
   testClock,
@@ -171,14 +172,6 @@ describe('per e-mail: the loose, growing delay', () => {
 })
 
 describe('known and unknown e-mails', () => {
-  /** Status, headers and body, less the per-request id and date. */
-  function observable(res: LightMyRequestResponse) {
-    const { 'x-request-id': _id, date: _date, ...headers } = res.headers
-    const body = res.json() as { error?: { correlationId?: string } }
-    if (body.error) delete body.error.correlationId
-    return { status: res.statusCode, headers, body }
-  }
-
   it('get the same answers through lock, delay and their end, step by step', async () => {
     const { app, clock } = await throttledApp(
       { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '5', LOGIN_SLOWDOWN_MAX_SECONDS: '4' },
@@ -202,7 +195,7 @@ describe('known and unknown e-mails', () => {
       if (s.advanceMs) clock.advance(s.advanceMs)
       const known = await loginFrom(app, user.email, s.password, s.ip)
       const unknown = await loginFrom(app, ghost, s.password, s.ip)
-      expect(observable(unknown), `step ${i + 1}`).toEqual(observable(known))
+      expect(observableAnswer(unknown), `step ${i + 1}`).toEqual(observableAnswer(known))
       codes.push(known.json().error.code)
     }
     // Failures, the network lock, failures elsewhere, the e-mail's delay, and both ending.

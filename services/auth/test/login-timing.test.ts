@@ -1,4 +1,3 @@
-import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
 import {
@@ -6,6 +5,7 @@ import {
   type AuthApp,
   type AuthHarness,
   authHarness,
+  observableAnswer,
   registerUser,
   testClock,
   testConfig,
@@ -71,16 +71,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-/** Status, headers and body of an answer, less what differs on every request by design. */
-function observable(res: LightMyRequestResponse) {
-  const { 'x-request-id': _id, date: _date, ...headers } = res.headers
-  const body = res.json() as { error?: { code?: string; correlationId?: string } }
-  if (body.error) delete body.error.correlationId
-  return { status: res.statusCode, headers, body }
-}
-
 interface Step {
-  observed: ReturnType<typeof observable>
+  observed: ReturnType<typeof observableAnswer>
   ms: number
   verifies: number
 }
@@ -95,7 +87,7 @@ async function step(email: string, password: string): Promise<Step> {
     remoteAddress: '198.51.100.23',
   })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
-  return { observed: observable(res), ms, verifies: counted.calls.verify - before }
+  return { observed: observableAnswer(res), ms, verifies: counted.calls.verify - before }
 }
 
 /** The sequence's passwords: wrong ones up to the lock, then a wrong and the right one. */
