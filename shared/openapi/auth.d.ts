@@ -300,7 +300,15 @@ export interface operations {
                     utmCampaign?: string;
                     utmTerm?: string;
                     utmContent?: string;
+                    /**
+                     * Format: uri
+                     * @description An absolute http:// or https:// URL
+                     */
                     firstReferrerUrl?: string;
+                    /**
+                     * Format: uri
+                     * @description An absolute http:// or https:// URL
+                     */
                     firstLandingPage?: string;
                     /** Format: uuid */
                     acquiredViaCreatorId?: string;

@@ -14,6 +14,7 @@ import {
 } from '@bio/shared'
 import { KeyFormatError, privateKey } from '@bio/token-verifier'
 import { type Static, Type } from '@sinclair/typebox'
+import type { LoginThrottlePolicy } from './domain/login-throttle-policy.js'
 
 export const AuthEnv = Type.Object({
   ...CommonEnv.properties,
@@ -34,10 +35,14 @@ export const AuthEnv = Type.Object({
   ARGON2_TIME_COST: Type.Integer({ default: 2, minimum: 2 }),
   ARGON2_PARALLELISM: Type.Integer({ default: 1, minimum: 1 }),
   HASH_THREAD_NICENESS: Type.Integer({ default: 10, minimum: 0, maximum: 19 }),
-  LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
+  LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 5, minimum: 1 }),
   LOGIN_LOCK_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_VERIFY_PUBLIC_KEYS: Type.String({ default: '' }),
+  LOGIN_SLOWDOWN_AFTER: Type.Integer({ default: 20, minimum: 0 }),
+  LOGIN_SLOWDOWN_MAX_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
+  LOGIN_FAILURE_MEMORY_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
+  LOGIN_TRUSTED_NETWORK_SECONDS: Type.Integer({ default: 30 * 86_400, minimum: 0 }),
 })
 export type AuthEnv = Static<typeof AuthEnv>
 
@@ -61,7 +66,7 @@ export interface AuthConfig {
   argon2: { memoryCost: number; timeCost: number; parallelism: number }
   /** Niceness of the threads that hash (all but the event loop's); 0 leaves them alone. */
   hashThreadNiceness: number
-  lockout: { threshold: number; seconds: number }
+  loginThrottle: LoginThrottlePolicy
 }
 
 const invalid = (name: string, problem: string) =>
@@ -120,6 +125,13 @@ export function loadAuthConfig(source: Env): AuthConfig {
       parallelism: env.ARGON2_PARALLELISM,
     },
     hashThreadNiceness: env.HASH_THREAD_NICENESS,
-    lockout: { threshold: env.LOGIN_LOCK_THRESHOLD, seconds: env.LOGIN_LOCK_SECONDS },
+    loginThrottle: {
+      networkMaxFailures: env.LOGIN_LOCK_THRESHOLD,
+      networkLockSeconds: env.LOGIN_LOCK_SECONDS,
+      emailFreeFailures: env.LOGIN_SLOWDOWN_AFTER,
+      emailMaxDelaySeconds: env.LOGIN_SLOWDOWN_MAX_SECONDS,
+      memorySeconds: env.LOGIN_FAILURE_MEMORY_SECONDS,
+      trustedNetworkSeconds: env.LOGIN_TRUSTED_NETWORK_SECONDS,
+    },
   }
 }

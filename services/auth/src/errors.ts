@@ -31,7 +31,7 @@ export const AuthErrors = defineErrors({
   },
   ACCOUNT_LOCKED: {
     status: 401,
-    message: 'Too many failed attempts; the account is locked for a while',
+    message: 'Too many failed sign-in attempts; try again later',
     i18nKey: 'auth.login.account_locked',
   },
   ACCOUNT_SUSPENDED: {

@@ -10,12 +10,13 @@ import {
   login,
   newUser,
   registerUser,
+  testClock,
 } from './helper.js'
 
 /**
  * Brute-force protection across instances: with REDIS_URL set, the per-IP limits are counted in
  * Redis, so two instances of auth (behind one balancer) enforce ONE budget per client; the
- * per-account lockout lives in the shared database, so failures on any instance add up.
+ * sign-in throttle's counters live in the shared database, so failures on any instance add up.
  * Each run uses client IPs of its own (TRUST_PROXY=true + x-forwarded-for, random addresses of the
  * 2001:db8::/32 documentation prefix) so reruns never meet old counters. CI starts Redis.
  */
@@ -97,12 +98,41 @@ describe('per-IP limits shared through Redis (REDIS_URL set, two instances)', ()
   })
 })
 
-describe('per-account lockout across instances', () => {
-  it('failures from different clients on different instances add up to one lock, seen by both', async () => {
-    const env = { ...LIMITED, REDIS_URL, LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '60' }
-    const [a, b] = await twoInstances(env)
+describe('sign-in throttle across instances (its counters live in PostgreSQL)', () => {
+  const throttled = (env: Record<string, string>) => {
+    const clock = testClock(new Date('2026-09-01T10:00:00Z'))
+    const apps = twoReadyInstances(() =>
+      h.build({ env: { ...LIMITED, RATE_LIMITS: 'login=100/1m', REDIS_URL, ...env }, now: clock.now }),
+    )
+    return { clock, apps }
+  }
+
+  it('failures from one network on both instances add up to one lock, seen by both', async () => {
+    const { apps } = throttled({ LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '60' })
+    const [a, b] = await apps
     const user = await registerUser(a, {}, from(freshIp()))
-    // Each failure from a new address: the per-IP limit never applies, only the account's counter.
+    const attacker = freshIp()
+    for (const app of [a, b, a]) {
+      expectError(
+        await login(app, user.email, 'Wrong-Password-1', from(attacker)),
+        401,
+        'INVALID_CREDENTIALS',
+      )
+    }
+    for (const app of [a, b]) {
+      const res = await login(app, user.email, user.password, from(attacker))
+      const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
+      expect(error.i18nVars?.retryAfterSeconds).toBe(60)
+      expect(res.headers['set-cookie']).toBeUndefined()
+    }
+    // The owner, from another network, signs in on either instance.
+    expect((await login(b, user.email, user.password, from(freshIp()))).statusCode).toBe(200)
+  })
+
+  it('failures from many networks on both instances add up to the per-e-mail delay, which ends', async () => {
+    const { apps, clock } = throttled({ LOGIN_SLOWDOWN_AFTER: '2', LOGIN_SLOWDOWN_MAX_SECONDS: '30' })
+    const [a, b] = await apps
+    const user = await registerUser(a, {}, from(freshIp()))
     for (const app of [a, b, a]) {
       expectError(
         await login(app, user.email, 'Wrong-Password-1', from(freshIp())),
@@ -110,11 +140,15 @@ describe('per-account lockout across instances', () => {
         'INVALID_CREDENTIALS',
       )
     }
-    for (const app of [a, b]) {
-      const res = await login(app, user.email, user.password, from(freshIp()))
-      const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
-      expect(Number(error.i18nVars?.retryAfterSeconds)).toBeGreaterThan(0)
-      expect(res.headers['set-cookie']).toBeUndefined()
+    for (const app of [b, a]) {
+      const error = expectError(
+        await login(app, user.email, user.password, from(freshIp())),
+        401,
+        'ACCOUNT_LOCKED',
+      )
+      expect(error.i18nVars?.retryAfterSeconds).toBe(1)
     }
+    clock.advance(1_000)
+    expect((await login(b, user.email, user.password, from(freshIp()))).statusCode).toBe(200)
   })
 })

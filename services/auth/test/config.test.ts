@@ -43,7 +43,14 @@ describe('loadAuthConfig: defaults', () => {
     expect(config.registrationEnabled).toBe(true)
     expect(config.locales).toEqual({ supported: ['en', 'tr', 'de', 'fr', 'es', 'pt', 'it'], fallback: 'en' })
     expect(config.argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 })
-    expect(config.lockout).toEqual({ threshold: 10, seconds: 900 })
+    expect(config.loginThrottle).toEqual({
+      networkMaxFailures: 5,
+      networkLockSeconds: 900,
+      emailFreeFailures: 20,
+      emailMaxDelaySeconds: 60,
+      memorySeconds: 86_400,
+      trustedNetworkSeconds: 30 * 86_400,
+    })
     expect(config.http.rateLimit).toEqual({ enabled: true, overrides: {} })
     expect(config.http.corsOrigins).toEqual([])
     expect(config.db.url).toBeUndefined()
@@ -62,7 +69,7 @@ describe('loadAuthConfig: defaults', () => {
     })
     expect(config.http.port).toBe(8080)
     expect(config.registrationEnabled).toBe(false)
-    expect(config.lockout.threshold).toBe(3)
+    expect(config.loginThrottle.networkMaxFailures).toBe(3)
     expect(config.db.url).toBe('postgresql://u@h:5432/db')
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example'])
     expect(config.locales).toEqual({ supported: ['en', 'de'], fallback: 'de' })
@@ -151,6 +158,8 @@ describe('loadAuthConfig: errors', () => {
     ['REFRESH_TOKEN_TTL_S', '60'],
     ['AUTH_BODY_LIMIT', '100'],
     ['LOGIN_LOCK_THRESHOLD', '0'],
+    ['LOGIN_SLOWDOWN_MAX_SECONDS', '0'],
+    ['LOGIN_FAILURE_MEMORY_SECONDS', '10'],
     ['DB_POOL_MAX', '0'],
   ])('%s=%s is a ConfigError naming it', (name, value) => {
     const error = configError({ JWT_SECRET: TEST_SECRET, [name]: value })

@@ -133,6 +133,14 @@ export function expectError(
   return error
 }
 
+/** Status, headers and body of an answer, less what differs on every request by design (id, date). */
+export function observableAnswer(res: LightMyRequestResponse) {
+  const { 'x-request-id': _id, date: _date, ...headers } = res.headers
+  const body = res.json() as { error?: { code?: string; correlationId?: string } }
+  if (body.error) delete body.error.correlationId
+  return { status: res.statusCode, headers, body }
+}
+
 export interface Registered {
   res: LightMyRequestResponse
   userId: string

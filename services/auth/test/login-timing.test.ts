@@ -1,33 +1,65 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { argon2Hasher } from '../src/domain/password-hasher.js'
+import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
 import {
+  AUTH,
   type AuthApp,
   type AuthHarness,
   authHarness,
-  expectError,
-  login,
+  observableAnswer,
   registerUser,
+  testClock,
   testConfig,
 } from './helper.js'
 
 /**
- * Login must not tell an unknown e-mail from a wrong password by its timing: with the REAL argon2
- * parameters (the defaults, OWASP's minimum), both paths hash once. Many alternating samples;
- * medians compared with a tolerance far wider than the noise and far narrower than the gap a
- * skipped hash would leave (about the whole hashing time).
+ * A known e-mail and an unknown one, walked through the same sign-in sequence (failures until
+ * the network lock, then attempts while locked, the right password among them), must give the
+ * same status, body and headers at every step, and cost the same.
+ *
+ * The equality is built in: both paths take an attempt from the throttle, look the user up and
+ * verify exactly one argon2 hash (the user's or a dummy one with the same parameters). The test
+ * checks that structure by counting the hasher's calls per step, and checks the cost with the
+ * REAL argon2 parameters: per phase, the medians of the two sides, sampled alternately so that
+ * load from other processes hits both alike, must differ by less than half of one argon2
+ * verification measured in the same run, the smallest difference a skipped or extra hash makes.
  */
+
+const THRESHOLD = 3
+const LOCKED_STEPS = 2
+const PAIRS = 8
+const argon2 = testConfig().argon2
 
 let h: AuthHarness
 let app: AuthApp
-let email: string
+let counted: ReturnType<typeof countingHasher>
+let realHasher: PasswordHasher
 
-const argon2 = testConfig().argon2
+function countingHasher(inner: PasswordHasher) {
+  const calls = { verify: 0, hash: 0 }
+  const hasher: PasswordHasher = {
+    hash: (p) => {
+      calls.hash += 1
+      return inner.hash(p)
+    },
+    verify: (hash, p) => {
+      calls.verify += 1
+      return inner.verify(hash, p)
+    },
+    needsRehash: (hash) => inner.needsRehash(hash),
+  }
+  return { hasher, calls }
+}
 
 beforeAll(async () => {
   h = await authHarness()
-  // The lockout would otherwise switch the wrong-password path to ACCOUNT_LOCKED after 10 tries.
-  app = await h.build({ hasher: argon2Hasher(argon2), env: { LOGIN_LOCK_THRESHOLD: '1000000' } })
-  email = (await registerUser(app)).email
+  realHasher = argon2Hasher(argon2)
+  counted = countingHasher(realHasher)
+  const clock = testClock(new Date('2026-08-01T10:00:00Z'))
+  app = await h.build({
+    hasher: counted.hasher,
+    now: clock.now,
+    env: { LOGIN_LOCK_THRESHOLD: String(THRESHOLD), LOGIN_SLOWDOWN_AFTER: '1000' },
+  })
 })
 afterAll(async () => {
   await h?.close()
@@ -39,48 +71,74 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-async function timedLogin(address: string): Promise<number> {
-  const started = process.hrtime.bigint()
-  const res = await login(app, address, 'Wrong-Password-1')
-  const ms = Number(process.hrtime.bigint() - started) / 1e6
-  expectError(res, 401, 'INVALID_CREDENTIALS')
-  return ms
+interface Step {
+  observed: ReturnType<typeof observableAnswer>
+  ms: number
+  verifies: number
 }
 
-describe('login timing with the real argon2 parameters', () => {
-  it('an unknown e-mail costs what a wrong password costs (medians within a wide margin)', async () => {
-    expect(argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 })
-    const unknown = () => `nobody.${Math.random().toString(36).slice(2)}@example.com`
-    // Warm up both paths (JIT, the dummy hash, the connection pool).
-    for (let i = 0; i < 3; i++) {
-      await timedLogin(email)
-      await timedLogin(unknown())
-    }
-    const known: number[] = []
-    const missing: number[] = []
-    for (let i = 0; i < 15; i++) {
-      // Alternate the order so drift (other test files share the CPU) hits both sides alike.
-      if (i % 2 === 0) {
-        known.push(await timedLogin(email))
-        missing.push(await timedLogin(unknown()))
-      } else {
-        missing.push(await timedLogin(unknown()))
-        known.push(await timedLogin(email))
+async function step(email: string, password: string): Promise<Step> {
+  const before = counted.calls.verify
+  const started = process.hrtime.bigint()
+  const res = await app.inject({
+    method: 'POST',
+    url: `${AUTH}/login`,
+    payload: { email, password },
+    remoteAddress: '198.51.100.23',
+  })
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  return { observed: observableAnswer(res), ms, verifies: counted.calls.verify - before }
+}
+
+/** The sequence's passwords: wrong ones up to the lock, then a wrong and the right one. */
+const sequence = (right: string) => [
+  ...Array.from({ length: THRESHOLD }, (_, i) => `Wrong-Password-${i}`),
+  ...Array.from({ length: LOCKED_STEPS }, (_, i) => (i % 2 ? right : 'Wrong-Password-x')),
+]
+
+describe('sign-in answers for a known and an unknown e-mail, through the whole sequence', () => {
+  it('same status, body and headers, the same work, and the same cost at every step', async () => {
+    const known = { failing: [] as number[], locked: [] as number[] }
+    const unknown = { failing: [] as number[], locked: [] as number[] }
+    const oneVerify: number[] = []
+    const dummy = await realHasher.hash('Some-Password-1')
+
+    for (let pair = 0; pair < PAIRS; pair++) {
+      const user = await registerUser(app)
+      const ghost = `nobody.${pair}.${Date.now()}@example.com`
+      for (const [i, password] of sequence(user.password).entries()) {
+        // Alternate which side goes first, so drift hits both alike.
+        const order = (pair + i) % 2 === 0 ? ['known', 'unknown'] : ['unknown', 'known']
+        const got: Record<string, Step> = {}
+        for (const side of order) got[side] = await step(side === 'known' ? user.email : ghost, password)
+        const k = got.known!
+        const u = got.unknown!
+        expect(u.observed, `step ${i + 1}`).toEqual(k.observed)
+        expect(u.verifies, `step ${i + 1}`).toBe(k.verifies)
+        const phase = i < THRESHOLD ? 'failing' : 'locked'
+        expect(k.observed.body.error?.code).toBe(
+          phase === 'failing' ? 'INVALID_CREDENTIALS' : 'ACCOUNT_LOCKED',
+        )
+        expect(k.verifies).toBe(phase === 'failing' ? 1 : 0)
+        known[phase].push(k.ms)
+        unknown[phase].push(u.ms)
+        const started = process.hrtime.bigint()
+        await realHasher.verify(dummy, 'Wrong-Password-1')
+        oneVerify.push(Number(process.hrtime.bigint() - started) / 1e6)
       }
     }
-    const k = median(known)
-    const m = median(missing)
-    // Both paths really hashed: argon2id at 19 MiB / t=2 takes milliseconds, a lookup alone does not.
-    expect(k).toBeGreaterThan(5)
-    expect(m).toBeGreaterThan(5)
-    // A skipped hash would put the unknown e-mail at a small fraction of the wrong password.
-    expect(
-      m / k,
-      `medians: unknown e-mail ${m.toFixed(1)} ms, wrong password ${k.toFixed(1)} ms`,
-    ).toBeGreaterThan(0.6)
-    expect(
-      m / k,
-      `medians: unknown e-mail ${m.toFixed(1)} ms, wrong password ${k.toFixed(1)} ms`,
-    ).toBeLessThan(1 / 0.6)
-  }, 30_000)
+
+    const bound = median(oneVerify) / 2
+    // The real parameters really cost something: a skipped hash would show.
+    expect(argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 })
+    expect(median(oneVerify)).toBeGreaterThan(2)
+    for (const phase of ['failing', 'locked'] as const) {
+      const k = median(known[phase])
+      const u = median(unknown[phase])
+      expect(
+        Math.abs(k - u),
+        `${phase}: medians known ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms, bound ${bound.toFixed(1)} ms`,
+      ).toBeLessThan(bound)
+    }
+  }, 120_000)
 })

@@ -1,8 +1,10 @@
 import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
-import { type AuthSchema, schema } from '../src/db/schema.js'
+import { type AuthSchema, schema, users } from '../src/db/schema.js'
+import { parseArgon2Phc } from '../src/domain/phc-argon2.js'
 import {
   AUTH,
   type AuthApp,
@@ -69,6 +71,31 @@ describe('auth over PGlite', () => {
     expectError(await post(newUser({ email: user.email.toUpperCase() })), 409, 'EMAIL_TAKEN')
     expectError(await post(newUser({ username: username.toUpperCase() })), 409, 'USERNAME_TAKEN')
     expectError(await post(newUser({ username: 'admin' })), 409, 'USERNAME_RESERVED')
+    expectError(await post(newUser({ username: 'a-d-m-1-n' })), 409, 'USERNAME_RESERVED')
+  })
+
+  it('stores standard PHC hashes, and the sign-in throttle locks one network, not the owner', async () => {
+    const user = await registerUser(app)
+    const [row] = await database.db
+      .select({ hash: users.passwordHash })
+      .from(users)
+      .where(eq(users.id, user.userId))
+    expect(parseArgon2Phc(row!.hash!)).toBeDefined()
+    const from = (ip: string, password: string) =>
+      app.inject({
+        method: 'POST',
+        url: `${AUTH}/login`,
+        payload: { email: user.email, password },
+        remoteAddress: ip,
+      })
+    for (let i = 0; i < 5; i++)
+      expectError(await from('192.0.2.7', 'Wrong-Password-1'), 401, 'INVALID_CREDENTIALS')
+    expectError(await from('192.0.2.7', user.password), 401, 'ACCOUNT_LOCKED')
+    expect((await from('192.0.2.8', user.password)).statusCode).toBe(200)
+    const ghost = `ghost.${Date.now()}@example.com`
+    for (let i = 0; i < 5; i++)
+      expectError(await login(app, ghost, 'Wrong-Password-1'), 401, 'INVALID_CREDENTIALS')
+    expectError(await login(app, ghost, 'Wrong-Password-1'), 401, 'ACCOUNT_LOCKED')
   })
 
   it('detects refresh-token reuse and revokes the newest token too', async () => {

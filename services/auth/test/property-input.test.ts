@@ -30,7 +30,7 @@ let known: { email: string; password: string }
 
 beforeAll(async () => {
   h = await authHarness()
-  app = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '1000000' } })
+  app = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '1000000', LOGIN_SLOWDOWN_AFTER: '1000000' } })
   const user = await registerUser(app)
   known = { email: user.email, password: user.password }
 })

@@ -118,8 +118,6 @@ describe('POST /register: success', () => {
     expect(row.passwordHash).toMatch(/^\$argon2id\$/)
     expect(row.passwordHash).not.toContain(password)
     expect(row.referralCode).toMatch(/^[A-HJ-NP-Z2-9]{10}$/)
-    expect(row.loginAttempts).toBe(0)
-    expect(row.lockedUntil).toBeNull()
     expect(row.referredBy).toBeNull()
   })
 })

@@ -1,8 +1,36 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Uuid } from './formats.js'
 
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional overrides and isolates that can make a
+ * name display as something else: refused in every free-text field.
+ */
+export const NO_CONTROL_CHARS_RULE =
+  '^[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069]*$'
+
+/**
+ * An absolute http(s) URL with a host and no user-info (`https://trusted.example@evil.example`
+ * reads as the first host and goes to the second), and no spaces or control characters.
+ */
+export const HTTP_URL_RULE =
+  '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@\\u0000-\\u001F\\u007F-\\u009F]+([/?#][^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?$'
+
 const Str = (maxLength: number, description?: string) =>
-  Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+  Type.String({
+    minLength: 1,
+    maxLength,
+    pattern: NO_CONTROL_CHARS_RULE,
+    ...(description ? { description } : {}),
+  })
+
+const HttpUrl = (maxLength: number) =>
+  Type.String({
+    minLength: 1,
+    maxLength,
+    format: 'uri',
+    pattern: HTTP_URL_RULE,
+    description: 'An absolute http:// or https:// URL',
+  })
 
 export const PASSWORD_RULE = '^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).*$'
 export const USERNAME_RULE = '^[a-z0-9._-]+$'
@@ -48,8 +76,8 @@ export const RegisterBody = Type.Object(
     utmCampaign: Type.Optional(Str(255)),
     utmTerm: Type.Optional(Str(255)),
     utmContent: Type.Optional(Str(255)),
-    firstReferrerUrl: Type.Optional(Str(2048)),
-    firstLandingPage: Type.Optional(Str(2048)),
+    firstReferrerUrl: Type.Optional(HttpUrl(2048)),
+    firstLandingPage: Type.Optional(HttpUrl(2048)),
     acquiredViaCreatorId: Type.Optional(Uuid()),
   },
   { additionalProperties: false, title: 'RegisterBody' },

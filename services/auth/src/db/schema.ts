@@ -45,8 +45,6 @@ export const users = pgTable(
     termsAcceptedAt: tstz('terms_accepted_at').notNull(),
     privacyVersion: text('privacy_version').notNull(),
     privacyAcceptedAt: tstz('privacy_accepted_at').notNull(),
-    loginAttempts: integer('login_attempts').notNull().default(0),
-    lockedUntil: tstz('locked_until'),
     lastLoginAt: tstz('last_login_at'),
     createdAt: tstz('created_at').notNull().defaultNow(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
@@ -91,7 +89,32 @@ export const reservedUsernames = pgTable('reserved_usernames', {
   username: text('username').primaryKey(),
 })
 
-export const schema = { users, refreshSessions, reservedUsernames }
+/**
+ * Sign-in throttle counters (see domain/login-throttle-policy.ts): one row per e-mail key and one
+ * per (e-mail, client network) key, whether or not an account has that e-mail. Keys are SHA-256
+ * digests: neither the e-mail nor the IP is stored.
+ */
+export const loginThrottles = pgTable(
+  'login_throttles',
+  {
+    key: text('key').primaryKey(),
+    scope: text('scope', { enum: ['network', 'email'] }).notNull(),
+    emailKey: text('email_key').notNull(),
+    failures: integer('failures').notNull().default(0),
+    lastFailedAt: tstz('last_failed_at'),
+    blockedUntil: tstz('blocked_until'),
+    trustedUntil: tstz('trusted_until'),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [
+    index('login_throttles_email_key_idx').on(t.emailKey),
+    index('login_throttles_expires_at_idx').on(t.expiresAt),
+    check('login_throttles_scope_check', sql`${t.scope} in ('network', 'email')`),
+  ],
+)
+
+export const schema = { users, refreshSessions, reservedUsernames, loginThrottles }
 export type AuthSchema = typeof schema
 export type UserRow = typeof users.$inferSelect
 export type RefreshSessionRow = typeof refreshSessions.$inferSelect
+export type LoginThrottleRow = typeof loginThrottles.$inferSelect

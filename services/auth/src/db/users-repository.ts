@@ -43,32 +43,16 @@ export function usersRepository(db: Db<AuthSchema>) {
       return row?.id
     },
 
-    async isReserved(username: string): Promise<boolean> {
-      const [row] = await db
-        .select({ username: reservedUsernames.username })
-        .from(reservedUsernames)
-        .where(eq(reservedUsernames.username, username.toLowerCase()))
-        .limit(1)
-      return row !== undefined
-    },
-
-    /** Counts a failed login in one atomic UPDATE and locks the account when the threshold is reached. */
-    async recordFailedLogin(id: string, threshold: number, lockUntil: Date): Promise<void> {
-      await db
-        .update(users)
-        .set({
-          loginAttempts: sql`case when ${users.loginAttempts} + 1 >= ${threshold} then 0 else ${users.loginAttempts} + 1 end`,
-          lockedUntil: sql`case when ${users.loginAttempts} + 1 >= ${threshold} then ${lockUntil.toISOString()}::timestamptz else ${users.lockedUntil} end`,
-        })
-        .where(eq(users.id, id))
+    /** Every reserved username, as stored (lower case); the caller compares folded forms. */
+    async reservedUsernames(): Promise<string[]> {
+      const rows = await db.select({ username: reservedUsernames.username }).from(reservedUsernames)
+      return rows.map((r) => r.username)
     },
 
     async recordSuccessfulLogin(id: string, at: Date, newPasswordHash?: string): Promise<void> {
       await db
         .update(users)
         .set({
-          loginAttempts: 0,
-          lockedUntil: null,
           lastLoginAt: at,
           ...(newPasswordHash ? { passwordHash: newPasswordHash, updatedAt: at } : {}),
         })

@@ -1,6 +1,7 @@
 import type { LoginBody, RegisterBody } from '@bio/shared'
 import type { AuthDeps, RequestContext } from './context.js'
 import { createLogin } from './login.js'
+import { clearLoginFailures } from './login-throttle.js'
 import { getProfile } from './profile.js'
 import { register } from './registration.js'
 import { logout, rotateRefreshToken } from './token-rotation.js'
@@ -15,6 +16,8 @@ export function createAuthService(deps: AuthDeps) {
     refresh: (token: string | undefined, ctx: RequestContext) => rotateRefreshToken(deps, token, ctx),
     logout: (token: string | undefined) => logout(deps, token),
     me: (userId: string) => getProfile(deps, userId),
+    /** Forgets the e-mail's sign-in failures everywhere (password reset); `db` may be its transaction. */
+    clearLoginFailures: (email: string, db: AuthDeps['db'] = deps.db) => clearLoginFailures(db, email),
   }
 }
 export type AuthService = ReturnType<typeof createAuthService>

@@ -4,6 +4,7 @@ import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { normalizeEmail } from '../lib/email-policy.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import { createLoginThrottle, throttleKeys } from './login-throttle.js'
 import { issueTokens } from './session-issuer.js'
 
 const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT_SUSPENDED>> = {
@@ -14,30 +15,33 @@ const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT
 }
 
 /**
- * Verifies e-mail + password. An unknown e-mail is verified against a dummy hash so that it costs
- * what a wrong password costs, and both give the same INVALID_CREDENTIALS. Failures count towards
- * a lockout; the account's status is only revealed to someone who knows the password.
+ * Verifies e-mail + password. Every attempt, for a known e-mail or not, does the same work in the
+ * same order: take an attempt from the throttle (or be refused: ACCOUNT_LOCKED), look the user up,
+ * verify one argon2 hash (the user's, or a dummy one), then answer. So an unknown e-mail and a
+ * wrong password give the same INVALID_CREDENTIALS at the same cost, and the throttle treats both
+ * alike. The account's status is only revealed to someone who knows the password.
  */
 export function createLogin(deps: AuthDeps) {
   const dummyHash = deps.hasher.hash('dummy-password-for-timing')
+  const throttle = createLoginThrottle(deps)
 
   async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
     const now = deps.now()
-    const users = usersRepository(deps.db)
-    const user = await users.findByEmail(normalizeEmail(input.email))
-    if (!user?.passwordHash) {
-      await deps.hasher.verify(await dummyHash, input.password)
-      throw new AppError(AuthErrors.INVALID_CREDENTIALS)
+    const email = normalizeEmail(input.email)
+    const keys = throttleKeys(email, ctx.ip)
+    const attempt = await throttle.takeAttempt(keys, now)
+    if (!attempt.allowed) {
+      const { retryAfterSeconds } = attempt
+      throw new AppError(AuthErrors.ACCOUNT_LOCKED, {
+        i18nVars: { retryAfterSeconds },
+        headers: { 'retry-after': String(retryAfterSeconds) },
+      })
     }
-    if (user.lockedUntil && user.lockedUntil > now) {
-      const retryAfterSeconds = Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000)
-      throw new AppError(AuthErrors.ACCOUNT_LOCKED, { i18nVars: { retryAfterSeconds } })
-    }
-    if (!(await deps.hasher.verify(user.passwordHash, input.password))) {
-      const { threshold, seconds } = deps.config.lockout
-      await users.recordFailedLogin(user.id, threshold, new Date(now.getTime() + seconds * 1000))
-      throw new AppError(AuthErrors.INVALID_CREDENTIALS)
-    }
+
+    const user = await usersRepository(deps.db).findByEmail(email)
+    const hash = user?.passwordHash ?? (await dummyHash)
+    const verified = await deps.hasher.verify(hash, input.password)
+    if (!user?.passwordHash || !verified) throw new AppError(AuthErrors.INVALID_CREDENTIALS)
     const statusError = STATUS_ERRORS[user.status]
     if (statusError) throw new AppError(statusError)
 
@@ -46,6 +50,7 @@ export function createLogin(deps: AuthDeps) {
       : undefined
     const tokens = await deps.db.transaction(async (tx) => {
       await usersRepository(tx).recordSuccessfulLogin(user.id, now, rehash)
+      await throttle.recordSuccess(tx, keys, now)
       return issueTokens(deps, tx, user.id, ctx)
     })
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }

@@ -3,13 +3,15 @@ import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
 import { resolveLocale } from '../lib/locale.js'
+import { looksReserved } from '../lib/username-fold.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
 import { newReferralCode } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
 
 /**
  * Creates an account and signs it in. Order: kill switch, e-mail policy, locale,
- * hash (outside the transaction: it is slow), then one transaction for the reserved-name check, the
+ * hash (outside the transaction: it is slow), then one transaction for the reserved-name check (names
+ * compared by their look-alike skeleton, see username-fold.ts), the
  * referral lookup, the user row and the first refresh session. Uniqueness is the database's job:
  * two concurrent sign-ups with one e-mail give one user and one EMAIL_TAKEN.
  */
@@ -43,7 +45,9 @@ export async function register(
 
   return deps.db.transaction(async (tx) => {
     const users = usersRepository(tx)
-    if (username && (await users.isReserved(username))) throw new AppError(AuthErrors.USERNAME_RESERVED)
+    if (username && looksReserved(username, await users.reservedUsernames())) {
+      throw new AppError(AuthErrors.USERNAME_RESERVED)
+    }
     const referredBy = input.referralCode
       ? ((await users.findIdByReferralCode(input.referralCode)) ?? null)
       : null

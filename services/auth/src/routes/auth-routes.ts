@@ -26,7 +26,10 @@ const contextOf = (req: FastifyRequest): RequestContext => ({
   log: req.log,
 })
 
-/** Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail. */
+/**
+ * Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail; the
+ * username is NFKC-normalised first, so full-width `ａｌｉｃｅ` is the plain `alice`.
+ */
 async function normalizeIdentifiers(req: FastifyRequest): Promise<void> {
   const body = req.body as Record<string, unknown> | undefined | null
   if (body === undefined) {
@@ -35,7 +38,7 @@ async function normalizeIdentifiers(req: FastifyRequest): Promise<void> {
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return
   if (typeof body.email === 'string') body.email = body.email.trim().toLowerCase()
-  if (typeof body.username === 'string') body.username = body.username.trim().toLowerCase()
+  if (typeof body.username === 'string') body.username = body.username.normalize('NFKC').trim().toLowerCase()
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; config: AuthConfig }> = async (

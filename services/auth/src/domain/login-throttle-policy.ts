@@ -1,0 +1,123 @@
+/**
+ * The sign-in throttle's rules, as pure functions over the two counters every attempt touches:
+ * one per (e-mail, client network), tight, and one per e-mail, loose. Both exist whether or not
+ * an account has that e-mail, so the answers and their cost never tell the two apart.
+ *
+ * - network counter: `networkMaxFailures` attempts in a row lock that e-mail for that network for
+ *   `networkLockSeconds`. Another network is not affected: the owner elsewhere still signs in.
+ * - e-mail counter: past `emailFreeFailures`, each attempt makes the next one from any untrusted
+ *   network wait 1, 2, 4 … seconds, at most `emailMaxDelaySeconds`. A network where the right
+ *   password was given recently is trusted and skips this delay (not the network lock).
+ * - nothing is a hard lock: every refusal ends by itself, at most max(lock, delay) later.
+ * - a counter with no attempt for `memorySeconds` starts again from zero.
+ *
+ * An attempt is counted before the password is checked (so parallel guesses cannot slip past the
+ * limit) and credited back when it succeeds.
+ */
+export interface LoginThrottlePolicy {
+  networkMaxFailures: number
+  networkLockSeconds: number
+  emailFreeFailures: number
+  emailMaxDelaySeconds: number
+  memorySeconds: number
+  trustedNetworkSeconds: number
+}
+
+export type ThrottleScope = 'network' | 'email'
+
+/** One counter, as stored in `login_throttles`. */
+export interface ThrottleCounter {
+  key: string
+  scope: ThrottleScope
+  emailKey: string
+  failures: number
+  lastFailedAt: Date | null
+  blockedUntil: Date | null
+  trustedUntil: Date | null
+  expiresAt: Date
+}
+
+export type AttemptDecision =
+  | { allowed: true; network: ThrottleCounter; email: ThrottleCounter }
+  | { allowed: false; retryAfterSeconds: number }
+
+const SECOND = 1000
+const after = (at: Date, seconds: number) => new Date(at.getTime() + seconds * SECOND)
+const isAfter = (d: Date | null, now: Date): d is Date => d !== null && d.getTime() > now.getTime()
+const latest = (...dates: (Date | null)[]) => new Date(Math.max(...dates.map((d) => (d ? d.getTime() : 0))))
+
+/** A counter untouched for `memorySeconds` has forgotten its failures. */
+function remembered(policy: LoginThrottlePolicy, c: ThrottleCounter, now: Date): number {
+  if (c.lastFailedAt && c.lastFailedAt.getTime() <= now.getTime() - policy.memorySeconds * SECOND) return 0
+  return c.failures
+}
+
+/** When the row stops meaning anything and may be pruned. */
+function expiry(policy: LoginThrottlePolicy, c: Omit<ThrottleCounter, 'expiresAt'>, now: Date): Date {
+  return latest(after(c.lastFailedAt ?? now, policy.memorySeconds), c.blockedUntil, c.trustedUntil)
+}
+
+const retryAfter = (until: Date, now: Date) =>
+  Math.max(1, Math.ceil((until.getTime() - now.getTime()) / SECOND))
+
+/** Decides one attempt; when allowed, returns both counters with the attempt counted. */
+export function decideAttempt(
+  policy: LoginThrottlePolicy,
+  network: ThrottleCounter,
+  email: ThrottleCounter,
+  now: Date,
+): AttemptDecision {
+  if (isAfter(network.blockedUntil, now)) {
+    return { allowed: false, retryAfterSeconds: retryAfter(network.blockedUntil, now) }
+  }
+  if (isAfter(email.blockedUntil, now) && !isAfter(network.trustedUntil, now)) {
+    return { allowed: false, retryAfterSeconds: retryAfter(email.blockedUntil, now) }
+  }
+
+  const networkFailures = remembered(policy, network, now) + 1
+  const locks = networkFailures >= policy.networkMaxFailures
+  const nextNetwork = {
+    ...network,
+    failures: locks ? 0 : networkFailures,
+    lastFailedAt: now,
+    blockedUntil: locks ? after(now, policy.networkLockSeconds) : null,
+  }
+
+  const emailFailures = remembered(policy, email, now) + 1
+  const over = emailFailures - policy.emailFreeFailures
+  const delay = over > 0 ? Math.min(2 ** Math.min(over - 1, 30), policy.emailMaxDelaySeconds) : 0
+  const nextEmail = {
+    ...email,
+    failures: emailFailures,
+    lastFailedAt: now,
+    blockedUntil: delay > 0 ? after(now, delay) : email.blockedUntil,
+  }
+  return {
+    allowed: true,
+    network: { ...nextNetwork, expiresAt: expiry(policy, nextNetwork, now) },
+    email: { ...nextEmail, expiresAt: expiry(policy, nextEmail, now) },
+  }
+}
+
+/**
+ * The right password was given: the network's counter and lock are cleared and the network is
+ * trusted; the e-mail's counter gets this attempt back (its delay stays for other networks).
+ */
+export function creditSuccess(
+  policy: LoginThrottlePolicy,
+  network: ThrottleCounter,
+  email: ThrottleCounter,
+  now: Date,
+): { network: ThrottleCounter; email: ThrottleCounter } {
+  const nextNetwork = {
+    ...network,
+    failures: 0,
+    blockedUntil: null,
+    trustedUntil: policy.trustedNetworkSeconds > 0 ? after(now, policy.trustedNetworkSeconds) : null,
+  }
+  const nextEmail = { ...email, failures: Math.max(0, email.failures - 1) }
+  return {
+    network: { ...nextNetwork, expiresAt: expiry(policy, nextNetwork, now) },
+    email: { ...nextEmail, expiresAt: expiry(policy, nextEmail, now) },
+  }
+}
