@@ -65,7 +65,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
       },
     },
   })
-  ingest = createIngestPipeline(database.db, config.ingest, app.log)
+  ingest = createIngestPipeline(database.db, config.ingest, app.log, database.ping)
   const pipeline = ingest
   // Queued writes are flushed before the database closes: an acknowledged write is committed.
   app.addHook('onClose', async () => {

@@ -22,6 +22,7 @@ export const AnalyticsEnv = Type.Object({
   INGEST_MAX_WAIT_MS: Type.Integer({ default: 0, minimum: 0, maximum: 1000 }),
   INGEST_MAX_QUEUE: Type.Integer({ default: 20_000, minimum: 1 }),
   INGEST_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 16 }),
+  INGEST_PROBE_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50, maximum: 60_000 }),
 })
 export type AnalyticsEnv = Static<typeof AnalyticsEnv>
 
@@ -30,6 +31,8 @@ export interface IngestConfig {
   maxBatch: number
   maxWaitMs: number
   maxQueue: number
+  /** While the database is known to be down: how often it is probed (also the 503's Retry-After). */
+  probeIntervalMs: number
 }
 
 export interface AnalyticsConfig {
@@ -61,6 +64,7 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
       maxBatch: env.INGEST_MAX_BATCH,
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
       maxQueue: env.INGEST_MAX_QUEUE,
+      probeIntervalMs: env.INGEST_PROBE_INTERVAL_MS,
     },
   }
 }
