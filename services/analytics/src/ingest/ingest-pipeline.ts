@@ -93,8 +93,8 @@ export function createIngestPipeline(
       Object.fromEntries(Object.entries(all).map(([k, b]) => [k, { ...b.stats }])),
     /** Flushes everything queued (graceful shutdown). */
     close: async () => {
-      breaker.stop()
       await Promise.all(Object.values(all).map((b) => b.close()))
+      breaker.stop()
     },
   }
 }
