@@ -25,6 +25,8 @@ export class Breaker extends EventEmitter<{ open: []; close: []; probed: [up: bo
 
   constructor(private readonly options: BreakerOptions) {
     super()
+    // Every batcher lane listens for `open`: 5 kinds of write × up to 16 lanes.
+    this.setMaxListeners(0)
   }
 
   get isOpen(): boolean {
