@@ -4,7 +4,7 @@
 //   node scripts/bench/explain-batch.mjs [--writers <built module exporting writePageViews>] [--batch 100] [--ids v4|v7]
 // The statement is captured from the writer itself (a stand-in client records the text and
 // parameters instead of running them), then explained inside a transaction that is rolled back,
-// on a fresh database of 20,000 sessions and 200,000 pageviews. Prints the median of 7 runs and
+// on a fresh database of 20,000 sessions and 200,000 pageviews. Prints the median of 15 runs and
 // the plan of the last one.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -21,7 +21,9 @@ const arg = (name, fallback) => {
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const writersPath = arg('--writers', `${root}services/analytics/dist/ingest/pageview-writers.js`)
 const BATCH = Number(arg('--batch', 100))
-const newId = arg('--ids', 'v7') === 'v4' ? () => randomUUID() : () => uuidV7(Date.now())
+const RUNS = 15
+const V4 = arg('--ids', 'v7') === 'v4'
+const newId = V4 ? () => randomUUID() : () => uuidV7(Date.now())
 const { writePageViews } = await import(pathToFileURL(writersPath).href)
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -30,6 +32,8 @@ const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
 await admin.unsafe(`create database "${name}"`)
 const url = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString()
 const sql = postgres(url, { max: 1, onnotice: () => {} })
+// As drizzle's postgres.js driver does: the writers send JSON already serialised.
+for (const oid of [114, 3802]) sql.options.serializers[oid] = (x) => x
 try {
   const handle = await openDatabase(
     { url, poolMax: 1, connectTimeoutS: 5, statementTimeoutMs: 0, dataDir: '' },
@@ -37,14 +41,21 @@ try {
   )
   await handle.migrate(MIGRATIONS_FOLDER)
   await handle.close()
+  // The existing rows get ids of the same kind as the batch: UUIDv7 made from their time, or v4.
+  await sql`
+    create function v7(t timestamptz) returns uuid language sql as $$
+      select (lpad(to_hex((extract(epoch from t) * 1000)::bigint), 12, '0') || '7' ||
+              substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid $$`
   await sql`
     insert into analytics_sessions (id, visitor_id, started_at, last_activity_at, page_views, bounced)
-    select gen_random_uuid(), md5(i::text), now() - interval '1 day' + i * interval '1 second',
+    select case when ${V4} then gen_random_uuid() else v7(now() - interval '1 day' + i * interval '1 second') end,
+           md5(i::text), now() - interval '1 day' + i * interval '1 second',
            now() - interval '1 day' + i * interval '1 second', 10, false
     from generate_series(1, 20000) i`
   await sql`
     insert into analytics_pageviews (id, session_id, path, entered_at)
-    select gen_random_uuid(), s.id, '/p/' || k, s.started_at + k * interval '10 seconds'
+    select case when ${V4} then gen_random_uuid() else v7(s.started_at + k * interval '10 seconds') end,
+           s.id, '/p/' || k, s.started_at + k * interval '10 seconds'
     from analytics_sessions s cross join generate_series(1, 10) k`
   await sql`vacuum analyze`
   const sessions = (await sql`select id::text from analytics_sessions order by random() limit ${BATCH}`).map(
@@ -76,7 +87,7 @@ try {
 
   const times = []
   let plan = ''
-  for (let run = 0; run < 7; run++) {
+  for (let run = 0; run < RUNS; run++) {
     const { text, params } = await capture()
     await sql
       .begin(async (tx) => {
@@ -92,7 +103,7 @@ try {
   }
   times.sort((a, b) => a - b)
   process.stdout.write(
-    `${writersPath}\nbatch of ${BATCH} new views (${arg('--ids', 'v7')} ids); execution time over 7 runs: median ${times[3]} ms (min ${times[0]}, max ${times[6]})\n\n${plan}\n`,
+    `${writersPath}\nbatch of ${BATCH} new views (${V4 ? 'v4' : 'v7'} ids); execution time over ${RUNS} runs: median ${times[RUNS >> 1]} ms (min ${times[0]}, max ${times[RUNS - 1]})\n\n${plan}\n`,
   )
 } finally {
   await sql.end()

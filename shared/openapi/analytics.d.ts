@@ -91,7 +91,7 @@ export interface paths {
         put?: never;
         /**
          * Record a page leave (sendBeacon)
-         * @description Same as the PATCH, for `navigator.sendBeacon`, which can only POST. Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.
+         * @description Same as the PATCH, for `navigator.sendBeacon`, which can only POST. Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.
          */
         post: operations["recordPageLeaveBeacon"];
         delete?: never;
@@ -99,7 +99,7 @@ export interface paths {
         head?: never;
         /**
          * Record a page leave
-         * @description Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.
+         * @description Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.
          */
         patch: operations["recordPageLeave"];
         trace?: never;
@@ -139,7 +139,7 @@ export interface paths {
         head?: never;
         /**
          * Attribute a session to the signed-in user
-         * @description No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites. Always `{ ok: true }` for a valid token, even for an unknown id. Not rate limited.
+         * @description No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites (as the contract says, with no limit: whoever holds a session id and a valid token can re-attribute that session). `{ ok: true }` for a valid token, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it. Not rate limited.
          */
         patch: operations["identifySession"];
         trace?: never;

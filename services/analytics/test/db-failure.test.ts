@@ -8,6 +8,7 @@ import {
   bearer,
   createSession,
   expectError,
+  expectNotStored,
   expectNullId,
   expectOk,
   heartbeat,
@@ -29,12 +30,6 @@ import {
  * Retry-After, never a 500 and never the silent `{ id: null }` / `{ ok: true }`: the client can
  * tell "not stored" from "not tracked" and retries. Validation and auth still answer first.
  */
-
-/** 503 SERVICE_UNAVAILABLE in the envelope, with a Retry-After the client can honour. */
-function expectNotStored(res: Parameters<typeof expectError>[0]) {
-  expectError(res, 503, 'SERVICE_UNAVAILABLE')
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1)
-}
 
 const USER = '0f0f0f0f-0000-4000-8000-000000000001'
 

@@ -21,6 +21,7 @@ import {
   bearer,
   CHROME_UA,
   expectError,
+  expectNotStored,
   sessionBody,
   testConfig,
   UUID_RE,
@@ -82,12 +83,6 @@ const postPageView = (target: AnalyticsApp, sessionId: string, path: string) =>
 const idOf = (res: LightMyRequestResponse): string | null =>
   res.statusCode === 200 ? (res.json().data as { id: string | null }).id : null
 const isNotStored = (res: LightMyRequestResponse) => res.statusCode === 503
-
-/** 503 SERVICE_UNAVAILABLE in the envelope, with a Retry-After the client can honour. */
-function expectNotStored(res: LightMyRequestResponse) {
-  expectError(res, 503, 'SERVICE_UNAVAILABLE')
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1)
-}
 
 /**
  * Workers until `stop` is called: one opens sessions, one records pageviews on the sessions it

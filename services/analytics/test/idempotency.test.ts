@@ -98,10 +98,11 @@ describe('retries change nothing', () => {
   })
 
   it('20 concurrent copies of one session across two instances: one row, every copy answered its id', async () => {
-    const body = sessionBody({ id: uuidV7(Date.now()) })
+    const id = uuidV7(Date.now())
+    const body = sessionBody({ id })
     const before = await rowCounts(h)
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => postSession(twins[i % 2]!, body)))
-    for (const a of answers) expect(idOf(a)).toBe(body.id)
+    for (const a of answers) expect(idOf(a)).toBe(id)
     expect((await rowCounts(h)).sessions).toBe(before.sessions + 1)
   })
 

@@ -1,7 +1,7 @@
 import { openDatabase, rowsOf } from '@bio/shared'
 import { outageEnv, sleep, startThrowawayCluster, type ThrowawayCluster } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
-import type { LightMyRequestResponse } from 'fastify'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
@@ -46,9 +46,9 @@ interface Answer {
 
 /** A tracker-like client: sends one write until it is stored, honouring Retry-After on 503. */
 function client(answers: Answer[]) {
-  return async function send(op: string, request: Parameters<AnalyticsApp['inject']>[0]) {
+  return async function send(op: string, request: InjectOptions) {
     for (;;) {
-      const res = await app.inject(request as never)
+      const res = await app.inject(request)
       answers.push({ op, res })
       if (res.statusCode !== 503) return res
       await sleep(Number(res.headers['retry-after']) * 1000 * (0.5 + Math.random() / 2))

@@ -98,7 +98,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         operationId: 'identifySession',
         summary: 'Attribute a session to the signed-in user',
         description:
-          'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites. Always `{ ok: true }` for a valid token, even for an unknown id. Not rate limited.',
+          'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites (as the contract says, with no limit: whoever holds a session id and a valid token can re-attribute that session). `{ ok: true }` for a valid token, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it. Not rate limited.',
         security: [{ bearerAuth: [] }],
         params: AnyIdParams,
         response: { 200: ok(OkResult), ...errors(401, 503) },
