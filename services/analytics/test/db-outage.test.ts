@@ -190,8 +190,16 @@ describe('database outage: PostgreSQL stops (connections refused, open ones rese
     await proxy.stop()
     await opened
     const openedAt = traffic.samples.length
-    // Writes made while the breaker is open are answered 503 without trying the database.
-    await waitFor(() => traffic.samples.slice(openedAt).filter((s) => isNotStored(s.res)).length >= 6)
+    // Every kind of write made while the database is down is answered 503 (waits for one of each).
+    const OPS = ['session', 'pageview', 'leave', 'heartbeat', 'identify']
+    const refusedOps = () =>
+      new Set(
+        traffic.samples
+          .slice(openedAt)
+          .filter((s) => isNotStored(s.res))
+          .map((s) => s.op),
+      )
+    await waitFor(() => OPS.every((op) => refusedOps().has(op)), 15_000)
     const ready = await app.inject({ method: 'GET', url: '/readyz' })
     expectError(ready, 503, 'SERVICE_UNAVAILABLE')
     expect(ready.headers['retry-after']).toBeDefined()
@@ -206,7 +214,7 @@ describe('database outage: PostgreSQL stops (connections refused, open ones rese
     await traffic.stop()
 
     expectStoredOrRetryable(traffic.samples)
-    for (const op of ['session', 'pageview', 'leave', 'heartbeat', 'identify']) {
+    for (const op of OPS) {
       expect(
         traffic.samples.some((s) => s.op === op && isNotStored(s.res)),
         `${op} answered 503 during the outage`,
