@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
+import { uuidV7 } from '../../services/analytics/dist/lib/uuid-v7.js'
 import { createAccessTokenSigner } from '../../services/auth/dist/tokens/access-token-signer.js'
+import { meterCpu } from './cpu.mjs'
 import { load } from './load.mjs'
 import { rssMb, startProcess, stopProcess } from './processes.mjs'
 import { writeReport } from './report.mjs'
@@ -26,6 +28,8 @@ const ARGON2_ROUNDS = SMOKE ? 1 : 3
 // Paired ingest runs: baseline and route alternate this many times per connection count.
 const ROUNDS = SMOKE ? 1 : 2
 const CONNECTIONS = SMOKE ? [50] : [50, 100, 200]
+// The CPU-per-request phases offer a fixed rate (open loop), so every route does the same work per second.
+const CPU_RATE = SMOKE ? 300 : Number(process.env.BENCH_CPU_RATE ?? 3000)
 const WARMUP = 1
 const IDLE_S = SMOKE ? 2 : 30
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -116,6 +120,8 @@ const report = {
   idleSeconds: IDLE_S,
   startup: {},
   load: [],
+  cpu: [],
+  cpuRate: CPU_RATE,
   checks: {},
 }
 const procs = {}
@@ -392,23 +398,106 @@ try {
     { paired: true },
   )
 
+  // ---- CPU per request at a fixed offered rate, from /proc ------------------------------------------
+  // The service process and the PostgreSQL backends of its database, per answered request, next to
+  // the bare route's. Independent of how much of the two cores the load generator takes.
+  const stats = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+  const cpuPhase = async (name, svc, request, onResponse) => {
+    await load({ url: base(svc), connections: 50, duration: WARMUP, request, rate: CPU_RATE, onResponse })
+    const meter = await meterCpu({
+      pid: procs[svc].pid,
+      sql: stats,
+      datname: svc === 'baseline' ? null : dbs.analytics,
+    })
+    const run = await load({
+      url: base(svc),
+      connections: 50,
+      duration: DURATION,
+      request,
+      rate: CPU_RATE,
+      onResponse,
+    })
+    const { serviceS, postgresS } = await meter.stop()
+    const answered = Math.max(1, run.total)
+    const row = {
+      name,
+      offeredRate: CPU_RATE,
+      rps: run.rps,
+      serviceUs: (serviceS * 1e6) / answered,
+      postgresUs: (postgresS * 1e6) / answered,
+      non2xx: run.non2xx,
+    }
+    row.totalUs = row.serviceUs + row.postgresUs
+    report.cpu.push(row)
+    log(
+      `cpu ${name}: ${row.serviceUs.toFixed(0)} µs service + ${row.postgresUs.toFixed(0)} µs PostgreSQL per request at ${run.rps.toFixed(0)} req/s`,
+    )
+    return row
+  }
+  const bare = await cpuPhase('bare route (baseline)', 'baseline', {
+    method: 'POST',
+    path: '/api/v1/analytics/pageview',
+    headers: { 'content-type': 'application/json' },
+    setup: () => ({
+      body: JSON.stringify({ sessionId: pick(pool), path: '/creator/some-page', title: 'A page title' }),
+    }),
+  })
+  const cpuViews = new Set()
+  for (const [name, withId] of [
+    ['POST /analytics/pageview (server-made ids)', false],
+    ['POST /analytics/pageview (client UUIDv7 ids)', true],
+  ]) {
+    await cpuPhase(
+      name,
+      'analytics',
+      {
+        method: 'POST',
+        path: '/api/v1/analytics/pageview',
+        headers: { 'content-type': 'application/json' },
+        setup: () => ({
+          body: JSON.stringify({
+            ...(withId ? { id: uuidV7(Date.now()) } : {}),
+            sessionId: pick(pool),
+            path: '/creator/some-page',
+            title: 'A page title',
+          }),
+        }),
+      },
+      idsFrom(cpuViews),
+    )
+  }
+  for (const id of cpuViews) pageViewIds.add(id)
+  let seq = 0
+  await cpuPhase('PATCH /analytics/session/:id/heartbeat ({ seq })', 'analytics', {
+    method: 'PATCH',
+    path: '/',
+    headers: { 'content-type': 'application/json' },
+    setup: () => ({
+      path: `/api/v1/analytics/session/${pick(pool)}/heartbeat`,
+      body: JSON.stringify({ seq: seq++ }),
+    }),
+  })
+  for (const row of report.cpu) row.vsBare = row.totalUs / bare.totalUs
+  await stats.end()
+
   // ---- every acknowledged write is in the database, exactly once ------------------------------------
   const analyticsDb = postgres(dbUrl(dbs.analytics), { max: 1, onnotice: () => {} })
   const [s] =
     await analyticsDb`select count(*)::int as n from analytics_sessions where id = any(${[...sessionIds]}::uuid[])`
+  const allViews = [...pageViewIds]
   const [p] =
-    await analyticsDb`select count(*)::int as n from analytics_pageviews where id = any(${views}::uuid[])`
+    await analyticsDb`select count(*)::int as n from analytics_pageviews where id = any(${allViews}::uuid[])`
   const [all] =
     await analyticsDb`select (select count(*)::int from analytics_pageviews) as views, (select coalesce(sum(page_views), 0)::int from analytics_sessions) as counted`
   await analyticsDb.end()
   report.checks = {
     sessionsAnswered: sessionIds.size,
     sessionsInDatabase: s.n,
-    pageViewsAnswered: views.length,
+    pageViewsAnswered: allViews.length,
     pageViewsInDatabase: p.n,
     pageViewCounterMatchesRows: all.views === all.counted,
   }
-  report.checks.ok = s.n === sessionIds.size && p.n === views.length && all.views === all.counted
+  report.checks.ok = s.n === sessionIds.size && p.n === allViews.length && all.views === all.counted
   log(`checks: ${JSON.stringify(report.checks)}`)
 } finally {
   for (const child of Object.values(procs)) await stopProcess(child)

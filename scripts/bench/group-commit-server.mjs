@@ -13,7 +13,7 @@ import { openDatabase } from '../../shared/dist/index.js'
 const config = loadAnalyticsConfig(process.env)
 const database = await openDatabase(config.db, schema)
 const app = Fastify({ logger: false })
-const ingest = createIngestPipeline(database.db, config.ingest, app.log)
+const ingest = createIngestPipeline(database.db, config.ingest, app.log, database.ping)
 app.patch('/api/v1/analytics/session/:id/heartbeat', async (req) => {
   await ingest.heartbeats.submit(req.params.id)
   return { success: true, data: { ok: true } }

@@ -9,13 +9,15 @@ import autocannon from 'autocannon'
  * @param {{ method: string, path: string, headers?: Record<string,string>, body?: string,
  *           setup?: () => { path?: string, body?: string, headers?: Record<string,string> } }} o.request
  * @param {(status: number, body: string) => void} [o.onResponse]
+ * @param {number} [o.rate] requests per second offered over all connections (default: as fast as answered)
  */
-export async function load({ url, connections, duration, request, onResponse }) {
+export async function load({ url, connections, duration, request, onResponse, rate }) {
   const result = await autocannon({
     url,
     connections,
     duration,
     pipelining: 1,
+    ...(rate ? { overallRate: rate } : {}),
     requests: [
       {
         method: request.method,

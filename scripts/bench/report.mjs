@@ -17,6 +17,15 @@ export function writeReport(report, out) {
         `| ${r.name} | ${r.connections} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.baselineRps)} | ${fmt(r.baselineP99)} | ${fmt(r.ratio, 2)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.eventLoopP99Ms, 1)} | ${r.non2xx} | ${r.errors} |`,
     ),
     '',
+    `CPU per answered request at ${report.cpuRate} requests/s offered (open loop, 50 connections), from /proc/<pid>/stat of the service process and of the PostgreSQL backends connected to its database; the load generator's CPU is not counted. "× bare" is the total against the bare route's.`,
+    '',
+    '| route | req/s | service µs | PostgreSQL µs | total µs | × bare | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...(report.cpu ?? []).map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.serviceUs)} | ${fmt(r.postgresUs)} | ${fmt(r.totalUs)} | ${fmt(r.vsBare, 2)} | ${r.non2xx} |`,
+    ),
+    '',
     '| figure | value |',
     '|---|---:|',
     ...Object.entries(report.startup).flatMap(([svc, s]) => [

@@ -84,15 +84,7 @@ export async function startStack(): Promise<Stack> {
     closers.push(() => new Promise((r) => siteServer.close(r)))
     siteServer.keepAliveTimeout = 1000
 
-    const common = {
-      NODE_ENV: 'test',
-      JWT_SECRET,
-      LOG_LEVEL: 'silent',
-      RATE_LIMIT_ENABLED: 'false',
-      // A busy CI box must not turn answers into load-shedding 503s.
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      CORS_ORIGINS: site,
-    }
+    const common = commonEnv(site)
 
     const [authDb, analyticsDb] = await Promise.all([
       createTestDatabase('e2e_auth'),
@@ -159,6 +151,38 @@ export async function startStack(): Promise<Stack> {
     await close()
     throw err
   }
+}
+
+/** The environment both services of the stack share; CORS_ORIGINS names the demo site. */
+const commonEnv = (site: string) => ({
+  NODE_ENV: 'test',
+  JWT_SECRET,
+  LOG_LEVEL: 'silent',
+  RATE_LIMIT_ENABLED: 'false',
+  // A busy CI box must not turn answers into load-shedding 503s.
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  CORS_ORIGINS: site,
+})
+
+/**
+ * Another analytics service for the demo site, over the (empty) PostgreSQL at `databaseUrl`, which
+ * it migrates: for a test that stops that database. Short connect timeout and probe interval.
+ */
+export async function startAnalyticsOn(databaseUrl: string, site: string) {
+  const config = loadAnalyticsConfig({
+    ...commonEnv(site),
+    ANALYTICS_DATABASE_URL: databaseUrl,
+    TRACKING_HMAC_SECRET: TRACKING_SECRET,
+    VISITOR_HASH_SECRET: VISITOR_SECRET,
+    DB_CONNECT_TIMEOUT_S: '1',
+    INGEST_PROBE_INTERVAL_MS: '250',
+  })
+  const migrator = await openDatabase(config.db, analyticsSchema)
+  await migrator.migrate(ANALYTICS_MIGRATIONS)
+  await migrator.close()
+  const app = await buildAnalyticsApp({ config, logger: false })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return { origin: origin(app.server), close: () => app.close() }
 }
 
 const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -51,7 +51,7 @@ export interface paths {
         put?: never;
         /**
          * Open an anonymous session
-         * @description `id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or a storage failure. Send no pageviews then.
+         * @description `id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or an `id` that belongs to another visitor's session. Send no pageviews then. 503 (with Retry-After) means the session could not be stored now: retry the same request, with the same `id`.
          */
         post: operations["createSession"];
         delete?: never;
@@ -71,7 +71,7 @@ export interface paths {
         put?: never;
         /**
          * Record a pageview
-         * @description Bumps the session's pageview count and bounce flag and back-fills the previous view's duration. `id` is null when the session is unknown or the write failed.
+         * @description Bumps the session's pageview count and bounce flag and back-fills the previous view's duration, once per `id`. `id` is null when the session is unknown or the `id` belongs to a view of another session. 503 (with Retry-After) means the view could not be stored now: retry the same request, with the same `id`.
          */
         post: operations["recordPageView"];
         delete?: never;
@@ -91,7 +91,7 @@ export interface paths {
         put?: never;
         /**
          * Record a page leave (sendBeacon)
-         * @description Same as the PATCH, for `navigator.sendBeacon`, which can only POST. Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.
+         * @description Same as the PATCH, for `navigator.sendBeacon`, which can only POST. Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.
          */
         post: operations["recordPageLeaveBeacon"];
         delete?: never;
@@ -99,7 +99,7 @@ export interface paths {
         head?: never;
         /**
          * Record a page leave
-         * @description Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.
+         * @description Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.
          */
         patch: operations["recordPageLeave"];
         trace?: never;
@@ -118,8 +118,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Keep a session alive (+30 s)
-         * @description No body. Always `{ ok: true }`, even for an unknown id.
+         * Keep a session alive (up to +30 s)
+         * @description Optional JSON body `{ seq }`: a beat whose `seq` is not above every earlier one of the session (a retry) adds nothing. A beat adds the time since the session's last activity, at most 30 s. Always `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.
          */
         patch: operations["sessionHeartbeat"];
         trace?: never;
@@ -139,7 +139,7 @@ export interface paths {
         head?: never;
         /**
          * Attribute a session to the signed-in user
-         * @description No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites. Always `{ ok: true }` for a valid token, even for an unknown id. Not rate limited.
+         * @description No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites (as the contract says, with no limit: whoever holds a session id and a valid token can re-attribute that session). `{ ok: true }` for a valid token, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it. Not rate limited.
          */
         patch: operations["identifySession"];
         trace?: never;
@@ -295,6 +295,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Client-chosen session id, a UUIDv7 whose time is the event's time. Used as the row id when that time is within the last 24 h (and at most 1 min ahead); any other value is replaced by a server-made UUIDv7. Sending the same id again (a retry) changes nothing and gets the same answer. */
+                    id?: string;
                     /** @description Stable client-generated visitor id; stored only as a keyed SHA-256 hash */
                     visitorId: string;
                     /** @description Tracking happens only when exactly 'granted' */
@@ -311,8 +313,11 @@ export interface operations {
                     browser?: string;
                     os?: string;
                     osVersion?: string;
+                    /** @description An IANA time zone name, e.g. Europe/Paris */
                     timezone?: string;
+                    /** @description The document referrer; an absolute http(s) URL */
                     referrer?: string;
+                    /** @description The first page of the visit: a path (with its query string) */
                     landingPage?: string;
                     utmSource?: string;
                     utmMedium?: string;
@@ -560,13 +565,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Client-chosen pageview id, a UUIDv7 whose time is the event's time. Used as the row id when that time is within the last 24 h (and at most 1 min ahead); any other value is replaced by a server-made UUIDv7. Sending the same id again (a retry) changes nothing and gets the same answer. */
+                    id?: string;
                     /**
                      * Format: uuid
                      * @description From POST /analytics/session
                      */
                     sessionId: string;
+                    /** @description A path: starts with one / */
                     path: string;
                     title?: string;
+                    /** @description The in-app referrer; an absolute http(s) URL */
                     referrer?: string;
                     /**
                      * Format: uuid
@@ -1314,7 +1323,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Increases with every heartbeat of the session; a repeated or older seq adds nothing */
+                    seq?: number;
+                };
+            };
+        };
         responses: {
             /** @description Default Response */
             200: {
@@ -1328,6 +1344,111 @@ export interface operations {
                         data: {
                             /** @enum {boolean} */
                             ok: true;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
                         };
                     };
                 };

@@ -24,6 +24,13 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 export const ANALYTICS_PREFIX = '/api/v1/analytics'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The write path: its batchers' figures and the database breaker (metrics, tests). */
+    ingest: IngestPipeline
+  }
+}
+
 export interface BuildAnalyticsAppOptions {
   config: AnalyticsConfig
   /** An open database; by default one is opened from `config.db`. */
@@ -67,8 +74,9 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
       },
     },
   })
-  ingest = createIngestPipeline(database.db, config.ingest, app.log)
+  ingest = createIngestPipeline(database.db, config.ingest, app.log, database.ping)
   const pipeline = ingest
+  app.decorate('ingest', pipeline)
   // Queued writes are flushed before the database closes: an acknowledged write is committed.
   app.addHook('onClose', async () => {
     await pipeline.close()

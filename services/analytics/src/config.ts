@@ -26,6 +26,7 @@ export const AnalyticsEnv = Type.Object({
   INGEST_LANES: Type.Integer({ default: 2, minimum: 1, maximum: 16 }),
   JWT_PUBLIC_KEYS: Type.String({ default: '' }),
   JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  INGEST_PROBE_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50, maximum: 60_000 }),
 })
 export type AnalyticsEnv = Static<typeof AnalyticsEnv>
 
@@ -34,6 +35,8 @@ export interface IngestConfig {
   maxBatch: number
   maxWaitMs: number
   maxQueue: number
+  /** While the database is known to be down: how often it is probed (also the 503's Retry-After). */
+  probeIntervalMs: number
 }
 
 export interface AnalyticsConfig {
@@ -71,6 +74,7 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
       maxBatch: env.INGEST_MAX_BATCH,
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
       maxQueue: env.INGEST_MAX_QUEUE,
+      probeIntervalMs: env.INGEST_PROBE_INTERVAL_MS,
     },
   }
 }

@@ -35,6 +35,15 @@ function track<T>(promise: Promise<T>) {
   return state
 }
 
+/** What a submit settled to: its result, or the code and Retry-After of the AppError it was refused with. */
+const outcome = (p: Promise<string | null>) =>
+  p.then(
+    (value) => value,
+    (err: unknown) =>
+      err instanceof AppError ? `${err.code} retry-after=${err.headers?.['retry-after']}` : `thrown: ${err}`,
+  )
+const NOT_STORED = 'SERVICE_UNAVAILABLE retry-after=1'
+
 const flushMicrotasks = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve()
 }
@@ -60,7 +69,6 @@ function makeBatcher(
     maxBatch: 100,
     maxWaitMs: 5,
     maxQueue: 1000,
-    fallback: null,
     isTransient,
     log: silentLogger,
     retryDelayMs: 1,
@@ -172,20 +180,15 @@ describe('Batcher: acknowledgement only after the write', () => {
     await flushMicrotasks()
     expect(states.map((s) => s.value)).toEqual(['1', '2', '3'])
   })
-
-  it('an item the write returns no result for gets the fallback', async () => {
-    const { batcher } = makeBatcher({}, async () => ['only-one'])
-    expect(await Promise.all([batcher.submit('a'), batcher.submit('b')])).toEqual(['only-one', null])
-  })
 })
 
 describe('Batcher: failures', () => {
-  it('a transient error (ECONNREFUSED) is retried once, then answered with the fallback', async () => {
+  it('a transient error (ECONNREFUSED) is retried once, then answered 503 with Retry-After', async () => {
     const { batcher, rec } = makeBatcher({}, async () => {
       throw transientError()
     })
-    const results = await Promise.all([batcher.submit('a'), batcher.submit('b')])
-    expect(results).toEqual([null, null])
+    const results = await Promise.all([outcome(batcher.submit('a')), outcome(batcher.submit('b'))])
+    expect(results).toEqual([NOT_STORED, NOT_STORED])
     expect(rec.batches).toEqual([
       ['a', 'b'],
       ['a', 'b'],
@@ -211,7 +214,7 @@ describe('Batcher: failures', () => {
       times.push(performance.now())
       throw transientError()
     })
-    await batcher.submit('a')
+    expect(await outcome(batcher.submit('a'))).toBe(NOT_STORED)
     expect(times).toHaveLength(2)
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(35)
   })
@@ -220,7 +223,7 @@ describe('Batcher: failures', () => {
     const { batcher, rec } = makeBatcher({}, async () => {
       throw new Error('query failed', { cause: { code: '40P01' } })
     })
-    expect(await batcher.submit('a')).toBeNull()
+    expect(await outcome(batcher.submit('a'))).toBe(NOT_STORED)
     expect(rec.batches).toHaveLength(2)
   })
 
@@ -230,8 +233,8 @@ describe('Batcher: failures', () => {
       return xs.map((x) => `ok:${x}`)
     })
     const items = ['a', 'b', 'poison', 'c']
-    const results = await Promise.all(items.map((i) => batcher.submit(i)))
-    expect(results).toEqual(['ok:a', 'ok:b', null, 'ok:c'])
+    const results = await Promise.all(items.map((i) => outcome(batcher.submit(i))))
+    expect(results).toEqual(['ok:a', 'ok:b', NOT_STORED, 'ok:c'])
     // The whole batch once (not retried: not transient), then each item alone, in order.
     expect(rec.batches).toEqual([items, ['a'], ['b'], ['poison'], ['c']])
     expect(batcher.stats).toMatchObject({ retries: 0, failedItems: 1 })
@@ -241,7 +244,7 @@ describe('Batcher: failures', () => {
     const { batcher, rec } = makeBatcher({}, async () => {
       throw poisonError()
     })
-    expect(await batcher.submit('x')).toBeNull()
+    expect(await outcome(batcher.submit('x'))).toBe(NOT_STORED)
     expect(rec.batches).toEqual([['x']])
   })
 
@@ -250,7 +253,10 @@ describe('Batcher: failures', () => {
       if (xs[0] === 'bad') throw poisonError()
       return xs.map((x) => `ok:${x}`)
     })
-    expect(await Promise.all(['bad', 'good'].map((x) => batcher.submit(x)))).toEqual([null, 'ok:good'])
+    expect(await Promise.all(['bad', 'good'].map((x) => outcome(batcher.submit(x))))).toEqual([
+      NOT_STORED,
+      'ok:good',
+    ])
     expect(await batcher.submit('later')).toBe('ok:later')
   })
 })

@@ -8,6 +8,7 @@ import {
   bearer,
   createSession,
   expectError,
+  expectNotStored,
   expectNullId,
   expectOk,
   heartbeat,
@@ -19,13 +20,15 @@ import {
   rowCounts,
   sessionBody,
   sessionRow,
+  testClock,
   testConfig,
   UNKNOWN_ID,
 } from './helper.js'
 
 /**
- * The ingest endpoints never fail a page render: a database that is down or broken answers the
- * contract's silent results (`{ id: null }`, `{ ok: true }`), never a 500.
+ * A write the database cannot commit (down, or broken) is answered 503 SERVICE_UNAVAILABLE with
+ * Retry-After, never a 500 and never the silent `{ id: null }` / `{ ok: true }`: the client can
+ * tell "not stored" from "not tracked" and retries. Validation and auth still answer first.
  */
 
 const USER = '0f0f0f0f-0000-4000-8000-000000000001'
@@ -44,19 +47,29 @@ describe('database unreachable (connection refused)', () => {
     await app?.close()
   })
 
-  it('POST /session → 200 { id: null }', async () => {
-    expectNullId(await postSession(app, sessionBody()))
+  it('POST /session → 503 with Retry-After', async () => {
+    expectNotStored(await postSession(app, sessionBody()))
   })
 
-  it('POST /pageview → 200 { id: null }', async () => {
-    expectNullId(await postPageView(app, { sessionId: UNKNOWN_ID, path: '/' }))
+  it('POST /pageview → 503 with Retry-After', async () => {
+    expectNotStored(await postPageView(app, { sessionId: UNKNOWN_ID, path: '/' }))
   })
 
-  it('leave, heartbeat and identify → 200 { ok: true }', async () => {
-    expectOk(await leave(app, UNKNOWN_ID, { duration: 5 }))
-    expectOk(await leave(app, UNKNOWN_ID, { duration: 5 }, 'POST'))
-    expectOk(await heartbeat(app, UNKNOWN_ID))
-    expectOk(await identify(app, UNKNOWN_ID, bearer(USER)))
+  it('leave, heartbeat and identify → 503 with Retry-After', async () => {
+    expectNotStored(await leave(app, UNKNOWN_ID, { duration: 5 }))
+    expectNotStored(await leave(app, UNKNOWN_ID, { duration: 5 }, 'POST'))
+    expectNotStored(await heartbeat(app, UNKNOWN_ID))
+    expectNotStored(await identify(app, UNKNOWN_ID, bearer(USER)))
+  })
+
+  it('the silent answers stay for what is not stored on purpose (a bot, no consent)', async () => {
+    expectNullId(
+      await postSession(app, sessionBody(), {
+        'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+      }),
+    )
+    expectNullId(await postSession(app, sessionBody({ consentAnalytics: 'denied' })))
+    expectOk(await heartbeat(app, 'not-a-uuid'))
   })
 
   it('still validates and authenticates', async () => {
@@ -94,28 +107,31 @@ describe('a broken schema in a reachable database', () => {
     }
   }
 
-  it('sessions table missing: POST /session → { id: null }, heartbeat/identify → { ok: true }; works again after', async () => {
-    const sessionId = await createSession(app)
+  it('sessions table missing: every write → 503; works again after', async () => {
+    const clock = testClock(Date.now() - 60_000)
+    const clocked = await h.build({ now: clock.now })
+    const sessionId = await createSession(clocked)
+    clock.advance(30_000)
     await withTableRenamed('analytics_sessions', async () => {
-      expectNullId(await postSession(app, sessionBody()))
-      expectNullId(await postPageView(app, { sessionId, path: '/' }))
-      expectOk(await heartbeat(app, sessionId))
-      expectOk(await identify(app, sessionId, bearer(USER)))
+      expectNotStored(await postSession(clocked, sessionBody()))
+      expectNotStored(await postPageView(clocked, { sessionId, path: '/' }))
+      expectNotStored(await heartbeat(clocked, sessionId))
+      expectNotStored(await identify(clocked, sessionId, bearer(USER)))
     })
     expect(await sessionRow(h, sessionId)).toMatchObject({ duration: 0, userId: null, pageViews: 0 })
     // Nothing is stuck: the service recovers as soon as the table is back.
-    await createSession(app)
-    expectOk(await heartbeat(app, sessionId))
+    await createSession(clocked)
+    expectOk(await heartbeat(clocked, sessionId))
     expect((await sessionRow(h, sessionId))!.duration).toBe(30)
   })
 
-  it('pageviews table missing: POST /pageview → { id: null }, leave → { ok: true }; the session is not counted', async () => {
+  it('pageviews table missing: POST /pageview and leave → 503; the session is not counted', async () => {
     const sessionId = await createSession(app)
     const viewId = await recordPageView(app, sessionId)
     const before = await rowCounts(h)
     await withTableRenamed('analytics_pageviews', async () => {
-      expectNullId(await postPageView(app, { sessionId, path: '/x' }))
-      expectOk(await leave(app, viewId, { duration: 12 }))
+      expectNotStored(await postPageView(app, { sessionId, path: '/x' }))
+      expectNotStored(await leave(app, viewId, { duration: 12 }))
     })
     // The pageview transaction rolled back as a whole: no half-counted view.
     expect(await rowCounts(h)).toEqual(before)

@@ -35,32 +35,100 @@ const USER_A = '1a2b3c4d-0000-4000-8000-00000000000a'
 const USER_B = '1a2b3c4d-0000-4000-8000-00000000000b'
 const SID = '5e551011-0000-4000-8000-000000000001'
 
+/** An app on a clock the test moves: a heartbeat adds the time since the session's last activity. */
+async function clockedApp() {
+  const clock = testClock(Date.now() - 3_600_000)
+  return { clock, app: await h.build({ now: clock.now }) }
+}
+const beat = (target: AnalyticsApp, id: string, seq?: number) =>
+  target.inject({
+    method: 'PATCH',
+    url: `${A}/session/${id}/heartbeat`,
+    ...(seq === undefined ? {} : { payload: { seq } }),
+  })
+
 describe('PATCH /session/:id/heartbeat', () => {
-  it('adds 30 s per beat; two beats add 60', async () => {
-    const id = await createSession(app)
-    expectOk(await heartbeat(app, id))
+  it('adds the 30 s that passed per beat; two beats 30 s apart add 60', async () => {
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(30_000)
+    expectOk(await heartbeat(c, id))
     expect((await sessionRow(h, id))!.duration).toBe(30)
-    expectOk(await heartbeat(app, id))
+    clock.advance(30_000)
+    expectOk(await heartbeat(c, id))
     expect((await sessionRow(h, id))!.duration).toBe(60)
   })
 
-  it('two beats sent together (one batch) still add 60', async () => {
-    const id = await createSession(app)
-    const [a, b] = await Promise.all([heartbeat(app, id), heartbeat(app, id)])
+  it('adds no more than the time since the last activity, and at most 30 s', async () => {
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(12_000)
+    expectOk(await heartbeat(c, id))
+    expect((await sessionRow(h, id))!.duration).toBe(12)
+    // Five beats in a row, no time between them: nothing more.
+    for (let i = 0; i < 5; i++) expectOk(await heartbeat(c, id))
+    expect((await sessionRow(h, id))!.duration).toBe(12)
+    // Ten minutes of silence count as one beat's 30 s, not ten minutes.
+    clock.advance(600_000)
+    expectOk(await heartbeat(c, id))
+    expect((await sessionRow(h, id))!.duration).toBe(42)
+  })
+
+  it('two beats sent together (one batch) add only the time that passed', async () => {
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(30_000)
+    const [a, b] = await Promise.all([heartbeat(c, id), heartbeat(c, id)])
     expectOk(a!)
     expectOk(b!)
-    expect((await sessionRow(h, id))!.duration).toBe(60)
+    expect((await sessionRow(h, id))!.duration).toBe(30)
+  })
+
+  it('a repeated or older seq adds nothing; a higher one adds', async () => {
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(30_000)
+    expectOk(await beat(c, id, 1))
+    for (let i = 0; i < 4; i++) {
+      clock.advance(30_000)
+      expectOk(await beat(c, id, 1))
+    }
+    expect((await sessionRow(h, id))!).toMatchObject({ duration: 30, heartbeatSeq: 1 })
+    expectOk(await beat(c, id, 0))
+    expect((await sessionRow(h, id))!.duration).toBe(30)
+    expectOk(await beat(c, id, 2))
+    expect((await sessionRow(h, id))!).toMatchObject({ duration: 60, heartbeatSeq: 2 })
+  })
+
+  it('a storm of one seq, sent at once, adds 30 once', async () => {
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(45_000)
+    for (const res of await Promise.all(Array.from({ length: 20 }, () => beat(c, id, 7)))) expectOk(res)
+    expect((await sessionRow(h, id))!).toMatchObject({ duration: 30, heartbeatSeq: 7 })
+  })
+
+  it.each([
+    ['a negative seq', { seq: -1 }],
+    ['a fractional seq', { seq: 1.5 }],
+    ['a string seq', { seq: '3' }],
+    ['a seq above 2^31-1', { seq: 2 ** 31 }],
+    ['an unknown field', { duration: 9999 }],
+  ])('refuses %s with 400 and adds nothing', async (_name, payload) => {
+    const id = await createSession(app)
+    const res = await app.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat`, payload })
+    expectError(res, 400, 'VALIDATION_FAILED')
+    expect((await sessionRow(h, id))!.duration).toBe(0)
   })
 
   it('moves last_activity_at to now and leaves the rest of the session alone', async () => {
-    const hourAgo = Date.now() - 3_600_000
-    const clocked = await h.build({ now: testClock(hourAgo).now })
-    const id = await createSession(clocked)
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
     const before = (await sessionRow(h, id))!
-    expect(before.lastActivityAt.getTime()).toBe(Math.round(hourAgo))
-    expectOk(await heartbeat(app, id))
+    clock.advance(30_000)
+    expectOk(await heartbeat(c, id))
     const after = (await sessionRow(h, id))!
-    expect(after.lastActivityAt.getTime()).toBeGreaterThan(Date.now() - 60_000)
+    expect(after.lastActivityAt.getTime()).toBe(before.lastActivityAt.getTime() + 30_000)
     expect(after.startedAt.getTime()).toBe(before.startedAt.getTime())
     expect(after).toMatchObject({ pageViews: 0, bounced: true, userId: null, duration: 30 })
   })
@@ -77,8 +145,10 @@ describe('PATCH /session/:id/heartbeat', () => {
   })
 
   it('accepts an upper-case id', async () => {
-    const id = await createSession(app)
-    expectOk(await heartbeat(app, id.toUpperCase()))
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(30_000)
+    expectOk(await heartbeat(c, id.toUpperCase()))
     expect((await sessionRow(h, id))!.duration).toBe(30)
   })
 
@@ -86,19 +156,10 @@ describe('PATCH /session/:id/heartbeat', () => {
     ['no content type', {}],
     ['an empty application/json body ("Content-Type optional")', { 'content-type': 'application/json' }],
   ])('takes no body: %s → { ok: true }', async (_name, headers) => {
-    const id = await createSession(app)
-    expectOk(await app.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat`, headers }))
-    expect((await sessionRow(h, id))!.duration).toBe(30)
-  })
-
-  it('ignores a JSON body (it cannot change the increment)', async () => {
-    const id = await createSession(app)
-    const res = await app.inject({
-      method: 'PATCH',
-      url: `${A}/session/${id}/heartbeat`,
-      payload: { duration: 9999 },
-    })
-    expectOk(res)
+    const { clock, app: c } = await clockedApp()
+    const id = await createSession(c)
+    clock.advance(30_000)
+    expectOk(await c.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat`, headers }))
     expect((await sessionRow(h, id))!.duration).toBe(30)
   })
 })

@@ -125,6 +125,12 @@ export function expectError(res: LightMyRequestResponse, status: number, code?: 
   return error
 }
 
+/** Asserts 503 SERVICE_UNAVAILABLE in the envelope with a Retry-After the client can honour: not stored, retry. */
+export function expectNotStored(res: LightMyRequestResponse): void {
+  expectError(res, 503, 'SERVICE_UNAVAILABLE')
+  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+}
+
 /** Asserts `200 { success: true, data: { ok: true } }`. */
 export function expectOk(res: LightMyRequestResponse): void {
   expect(res.statusCode, res.body).toBe(200)

@@ -18,10 +18,12 @@ import {
 
 let h: AnalyticsHarness
 let app: AnalyticsApp
+/** The app's clock: a leave can claim no more than the time since its view was entered (plus 60 s of skew). */
+const clock = testClock(Date.now() - 2 * 3_600_000)
 
 beforeAll(async () => {
   h = await analyticsHarness()
-  app = await h.build()
+  app = await h.build({ now: clock.now })
 })
 afterAll(async () => {
   await h?.close()
@@ -29,10 +31,11 @@ afterAll(async () => {
 
 const BEACON = 'text/plain;charset=UTF-8'
 
-/** A session with one pageview: the last view a leave ping is for. */
+/** A session with one pageview an hour old: the last view a leave ping is for. */
 async function oneView() {
   const sessionId = await createSession(app)
   const viewId = await recordPageView(app, sessionId)
+  clock.advance(3_600_000)
   return { sessionId, viewId }
 }
 
@@ -121,10 +124,25 @@ describe('PATCH /pageview/:id/leave', () => {
     const sessionId = await createSession(app)
     const v1 = await recordPageView(app, sessionId)
     const v2 = await recordPageView(app, sessionId)
+    clock.advance(30_000)
     expectOk(await heartbeat(app, sessionId))
     expectOk(await leave(app, v1, { duration: 5 }))
     expectOk(await leave(app, v2, { duration: 20.5 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(30 + 5 + 21)
+  })
+
+  it('a leave claims no more than the time since its view (plus 60 s of clock skew)', async () => {
+    const sessionId = await createSession(app)
+    const viewId = await recordPageView(app, sessionId)
+    clock.advance(40)
+    expectOk(await leave(app, viewId, { duration: 3600, scrollDepth: 50 }))
+    expect((await pageViewRow(h, viewId))!.duration).toBeCloseTo(60.04, 4)
+    expect((await sessionRow(h, sessionId))!.duration).toBe(60)
+    // The same ping retried later replaces, within the new bound, and never adds.
+    clock.advance(100_000)
+    expectOk(await leave(app, viewId, { duration: 3600, scrollDepth: 50 }))
+    expect((await pageViewRow(h, viewId))!.duration).toBeCloseTo(160.04, 4)
+    expect((await sessionRow(h, sessionId))!.duration).toBe(160)
   })
 
   it.each([

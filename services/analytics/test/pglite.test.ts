@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
 import { type AnalyticsSchema, analyticsPageViews, analyticsSessions, schema } from '../src/db/schema.js'
+import { uuidV7, uuidV7Time } from '../src/lib/uuid-v7.js'
 import {
+  A,
   type AnalyticsApp,
   bearer,
   createSession,
@@ -15,7 +17,9 @@ import {
   identify,
   leave,
   postPageView,
+  postSession,
   recordPageView,
+  sessionBody,
   testClock,
   testConfig,
   UNKNOWN_ID,
@@ -75,7 +79,9 @@ describe('PGlite: the whole ingest flow', () => {
     const second = await recordPageView(app, sessionId, { path: '/links' })
     expect(await session(sessionId)).toMatchObject({ pageViews: 2, bounced: false })
 
+    clock.advance(45_000)
     expectOk(await leave(app, second, { duration: 40.4, scrollDepth: 75 }))
+    clock.advance(30_000)
     expectOk(await heartbeat(app, sessionId))
     expectOk(await identify(app, sessionId, bearer(USER)))
 
@@ -113,14 +119,51 @@ describe('PGlite: the whole ingest flow', () => {
     expectOk(await identify(app, UNKNOWN_ID, bearer(USER)))
   })
 
-  it('a repeated leave replaces; two heartbeats add 60', async () => {
+  it('a repeated leave replaces; two heartbeats 30 s apart add 60', async () => {
     const sessionId = await createSession(app)
     const view = await recordPageView(app, sessionId)
     expectOk(await leave(app, view, { duration: 10 }))
     expectOk(await leave(app, view, { duration: 25 }))
+    clock.advance(30_000)
     expectOk(await heartbeat(app, sessionId))
+    clock.advance(30_000)
     expectOk(await heartbeat(app, sessionId))
     expect((await session(sessionId))!.duration).toBe(25 + 60)
+  })
+
+  it('retries with client ids change nothing: one session, one view, counted once, one heartbeat seq', async () => {
+    const sessionClientId = uuidV7(clock.now() - 5_000)
+    const viewClientId = uuidV7(clock.now() - 4_000)
+    const body = { ...sessionBody(), id: sessionClientId }
+    const first = await postSession(app, body)
+    const again = await postSession(app, body)
+    expect(first.json()).toEqual({ success: true, data: { id: sessionClientId } })
+    expect(again.json()).toEqual(first.json())
+    const view = { id: viewClientId, sessionId: sessionClientId, path: '/r' }
+    const answers = await Promise.all([
+      postPageView(app, view),
+      postPageView(app, view),
+      postPageView(app, view),
+    ])
+    for (const a of answers) expect(a.json()).toEqual({ success: true, data: { id: viewClientId } })
+    const rows = await views(sessionClientId)
+    expect(rows.map((r) => r.id)).toEqual([viewClientId])
+    expect(rows[0]!.enteredAt.getTime()).toBe(uuidV7Time(viewClientId))
+    clock.advance(30_000)
+    for (let i = 0; i < 3; i++)
+      expectOk(
+        await app.inject({
+          method: 'PATCH',
+          url: `${A}/session/${sessionClientId}/heartbeat`,
+          payload: { seq: 1 },
+        }),
+      )
+    expect(await session(sessionClientId)).toMatchObject({
+      pageViews: 1,
+      bounced: true,
+      duration: 30,
+      heartbeatSeq: 1,
+    })
   })
 
   it('/readyz answers over PGlite', async () => {

@@ -15,6 +15,7 @@ import {
   rowCounts,
   sessionBody,
   sessionRow,
+  testClock,
   UUID_RE,
 } from './helper.js'
 
@@ -55,10 +56,15 @@ describe('rate limits (RATE_LIMIT_ENABLED=true, RATE_LIMITS overrides)', () => {
   })
 
   it('sessionHeartbeat=2/30s: the third beat is 429 and adds nothing', async () => {
-    const app = await h.build({ env: LIMITED })
+    // A beat adds the time since the session's last activity (at most 30 s): the clock moves 30 s per beat.
+    const clock = testClock()
+    const app = await h.build({ env: LIMITED, now: clock.now })
     const id = await createSession(app)
+    clock.advance(30_000)
     expectOk(await heartbeat(app, id))
+    clock.advance(30_000)
     expectOk(await heartbeat(app, id))
+    clock.advance(30_000)
     expectLimited(await heartbeat(app, id), 30)
     expect((await sessionRow(h, id))!.duration).toBe(60)
   })

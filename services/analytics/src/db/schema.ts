@@ -39,6 +39,8 @@ export const analyticsSessions = pgTable(
     pageViews: integer('page_views').notNull().default(0),
     bounced: boolean('bounced').notNull().default(true),
     duration: integer('duration').notNull().default(0),
+    /** The highest heartbeat `seq` counted; a beat at or below it is a retry and adds nothing. */
+    heartbeatSeq: integer('heartbeat_seq'),
     startedAt: tstz('started_at').notNull().defaultNow(),
     lastActivityAt: tstz('last_activity_at').notNull().defaultNow(),
   },

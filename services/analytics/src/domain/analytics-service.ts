@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import {
+  AppError,
+  CommonErrors,
   type CreateSessionBody,
   type GeoLookup,
+  type HeartbeatBody,
   isUuid,
   type PageLeaveBody,
   type RecordPageViewBody,
@@ -11,7 +13,9 @@ import type { AnalyticsConfig } from '../config.js'
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js'
 import { isoMicros } from '../lib/clock.js'
 import { referrerDomain } from '../lib/referrer.js'
+import { canonicalTimeZone } from '../lib/time-zone.js'
 import { deviceInfo, isBotUserAgent } from '../lib/user-agent.js'
+import { chooseRowId } from '../lib/uuid-v7.js'
 import { hashVisitorId } from '../lib/visitor-hash.js'
 
 /** What the ingest rules read from the request besides the body. */
@@ -28,9 +32,20 @@ export interface AnalyticsDeps {
   now: () => number
 }
 
+function timeZoneOf(name: string | undefined): string | null {
+  if (name === undefined) return null
+  const zone = canonicalTimeZone(name)
+  if (zone) return zone
+  throw new AppError(CommonErrors.VALIDATION_FAILED, {
+    details: [{ field: 'timezone', message: 'must be an IANA time zone name', rule: 'timeZone' }],
+  })
+}
+
 /**
  * The ingest rules. Each verb answers the contract's silent results (`null` id, `{ ok: true }`)
- * for every policy rejection and database failure; only validation, auth and rate limits speak up.
+ * for every policy rejection (bot, consent, token, unknown or foreign id); validation, auth and
+ * rate limits speak up, and a write the database cannot commit now is a retryable 503 (from the
+ * ingest pipeline). Rows get UUIDv7 ids: the client's when its time is recent, else a new one.
  */
 export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDeps) {
   return {
@@ -38,23 +53,25 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
     async createSession(body: CreateSessionBody, ctx: IngestContext): Promise<string | null> {
       if (isBotUserAgent(ctx.userAgent)) return null
       if (body.consentAnalytics !== 'granted') return null
-      const at = now()
+      const timezone = timeZoneOf(body.timezone)
+      const received = now()
       if (
         body.bioPageId &&
-        !verifyTrackingToken(config.trackingSecret, body.bioPageId, body.trackingToken, at)
+        !verifyTrackingToken(config.trackingSecret, body.bioPageId, body.trackingToken, received)
       ) {
         return null
       }
+      const { id, at } = chooseRowId(body.id, received)
       const { country, city } = geo.lookup(ctx.ip)
       return ingest.sessions.submit({
-        id: randomUUID(),
+        id,
         visitorId: hashVisitorId(config.visitorHashSecret, body.visitorId),
         bioPageId: body.bioPageId?.toLowerCase() ?? null,
         ...deviceInfo(ctx.userAgent, body),
-        timezone: body.timezone ?? null,
+        timezone,
         country,
         city,
-        referrer: body.referrer ?? null,
+        referrer: body.referrer || null,
         referrerDomain: referrerDomain(body.referrer),
         landingPage: body.landingPage ?? null,
         utmSource: body.utmSource ?? null,
@@ -67,24 +84,30 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
     },
 
     recordPageView(body: RecordPageViewBody): Promise<string | null> {
+      const { id, at } = chooseRowId(body.id, now())
       return ingest.pageViews.submit({
-        id: randomUUID(),
+        id,
         sessionId: body.sessionId,
         path: body.path,
         title: body.title ?? null,
-        referrer: body.referrer ?? null,
+        referrer: body.referrer || null,
         linkClicked: body.linkClicked ?? null,
-        enteredAt: isoMicros(now()),
+        enteredAt: isoMicros(at),
       })
     },
 
     async recordPageLeave(id: string, body: PageLeaveBody): Promise<void> {
       if (!isUuid(id)) return
-      await ingest.leaves.submit({ id, duration: body.duration, scrollDepth: body.scrollDepth ?? null })
+      await ingest.leaves.submit({
+        id,
+        duration: body.duration,
+        scrollDepth: body.scrollDepth ?? null,
+        at: isoMicros(now()),
+      })
     },
 
-    async heartbeat(id: string): Promise<void> {
-      if (isUuid(id)) await ingest.heartbeats.submit(id)
+    async heartbeat(id: string, body: HeartbeatBody | undefined): Promise<void> {
+      if (isUuid(id)) await ingest.heartbeats.submit({ id, seq: body?.seq ?? null, at: isoMicros(now()) })
     },
 
     async identify(id: string, userId: string): Promise<void> {

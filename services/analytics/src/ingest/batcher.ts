@@ -1,5 +1,6 @@
 import { AppError, CommonErrors } from '@bio/shared'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Breaker } from './breaker.js'
 
 export interface BatcherOptions<I, R> {
   name: string
@@ -8,11 +9,11 @@ export interface BatcherOptions<I, R> {
   maxQueue: number
   /** Writes a whole batch (one transaction); resolves one result per item, in order, after commit. */
   write: (items: I[]) => Promise<R[]>
-  /** The answer for an item whose write failed: the contract's silent result. */
-  fallback: R
   isTransient: (err: unknown) => boolean
   log: FastifyBaseLogger
   retryDelayMs?: number
+  /** Shared by every batcher over one database: open means answer 503 now, without trying. */
+  breaker?: Breaker
 }
 
 export interface BatcherStats {
@@ -21,6 +22,8 @@ export interface BatcherStats {
   retries: number
   failedItems: number
   rejected: number
+  /** Items answered 503 because the database was unavailable (never written). */
+  unavailable: number
   queued: number
   largestBatch: number
 }
@@ -31,6 +34,7 @@ export const emptyStats = (): BatcherStats => ({
   retries: 0,
   failedItems: 0,
   rejected: 0,
+  unavailable: 0,
   queued: 0,
   largestBatch: 0,
 })
@@ -38,6 +42,7 @@ export const emptyStats = (): BatcherStats => ({
 interface Pending<I, R> {
   item: I
   resolve: (result: R) => void
+  reject: (err: unknown) => void
 }
 
 /**
@@ -45,9 +50,11 @@ interface Pending<I, R> {
  * answered only after that commit. A batch starts when `maxBatch` items wait or `maxWaitMs`
  * after the first, and while one is being written the next one fills up, so batches grow with
  * load. One batch is in flight at a time, which keeps arrival order (the pageview back-fill
- * depends on it). A transient failure is retried once; a batch that still fails answers its
- * items with `fallback`; a batch that fails for another reason is split so one poison item
- * cannot take its neighbours down. When `maxQueue` items wait, new ones get 503.
+ * depends on it). A write that cannot be committed is answered 503 with Retry-After: nothing
+ * was written, and the client retries the same request. A transient failure (the database is
+ * unavailable) opens the breaker and is retried once; while the breaker is open, queued and new
+ * items are answered 503 at once. A batch that fails for another reason is split so one poison
+ * item cannot take its neighbours down. When `maxQueue` items wait, new ones get 503 too.
  */
 export class Batcher<I, R> {
   readonly stats: BatcherStats = emptyStats()
@@ -55,17 +62,22 @@ export class Batcher<I, R> {
   #timer: NodeJS.Timeout | undefined
   #draining: Promise<void> | undefined
 
-  constructor(private readonly options: BatcherOptions<I, R>) {}
+  constructor(private readonly options: BatcherOptions<I, R>) {
+    options.breaker?.on('open', () => this.#rejectQueued())
+  }
 
   submit(item: I): Promise<R> {
+    const { breaker } = this.options
+    if (breaker?.isOpen) {
+      this.stats.unavailable++
+      return Promise.reject(breaker.unavailable())
+    }
     if (this.#queue.length >= this.options.maxQueue) {
       this.stats.rejected++
-      return Promise.reject(
-        new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '1' } }),
-      )
+      return Promise.reject(unavailable(undefined))
     }
-    return new Promise<R>((resolve) => {
-      this.#queue.push({ item, resolve })
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject })
       this.stats.queued = this.#queue.length
       this.#schedule()
     })
@@ -78,6 +90,20 @@ export class Batcher<I, R> {
       this.#kick()
       if (this.#draining) await this.#draining
     }
+  }
+
+  /** The database is down: everything still waiting is answered 503 now (the batch in flight keeps its retry). */
+  #rejectQueued(): void {
+    const waiting = this.#queue.splice(0)
+    this.stats.queued = 0
+    this.#fail(waiting)
+  }
+
+  #fail(items: Pending<I, R>[], cause?: unknown): void {
+    if (items.length === 0) return
+    this.stats.unavailable += items.length
+    const err = this.options.breaker?.unavailable(cause) ?? unavailable(cause)
+    for (const p of items) p.reject(err)
   }
 
   #schedule(): void {
@@ -113,7 +139,8 @@ export class Batcher<I, R> {
     stats.largestBatch = Math.max(stats.largestBatch, batch.length)
     try {
       const results = await this.#writeWithRetry(batch.map((p) => p.item))
-      for (const [i, p] of batch.entries()) p.resolve(results[i] ?? this.options.fallback)
+      this.options.breaker?.reset()
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as R)
     } catch (err) {
       if (batch.length > 1 && !this.options.isTransient(err)) {
         this.options.log.warn(
@@ -124,8 +151,11 @@ export class Batcher<I, R> {
         return
       }
       stats.failedItems += batch.length
-      this.options.log.error({ err, batcher: this.options.name, size: batch.length }, 'batch write failed')
-      for (const p of batch) p.resolve(this.options.fallback)
+      this.options.log.error(
+        { err, batcher: this.options.name, size: batch.length },
+        'batch write failed; answering 503',
+      )
+      this.#fail(batch, err)
     }
   }
 
@@ -134,9 +164,13 @@ export class Batcher<I, R> {
       return await this.options.write(items)
     } catch (err) {
       if (!this.options.isTransient(err)) throw err
+      this.options.breaker?.trip()
       this.stats.retries++
       await new Promise((r) => setTimeout(r, this.options.retryDelayMs ?? 200))
       return await this.options.write(items)
     }
   }
 }
+
+const unavailable = (cause: unknown) =>
+  new AppError(CommonErrors.SERVICE_UNAVAILABLE, { headers: { 'retry-after': '1' }, cause })

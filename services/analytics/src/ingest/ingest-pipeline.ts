@@ -3,18 +3,17 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { IngestConfig } from '../config.js'
 import type { AnalyticsSchema } from '../db/schema.js'
 import type { BatcherStats } from './batcher.js'
+import { Breaker } from './breaker.js'
 import { LanedBatcher } from './lanes.js'
+import { type LeaveItem, type PageViewItem, writeLeaves, writePageViews } from './pageview-writers.js'
 import {
+  type HeartbeatItem,
   type IdentifyItem,
-  type LeaveItem,
-  type PageViewItem,
   type SessionRow,
   writeHeartbeats,
   writeIdentifies,
-  writeLeaves,
-  writePageViews,
   writeSessions,
-} from './writers.js'
+} from './session-writers.js'
 
 /** A write with nothing to return: each item is answered `true` once the batch has committed. */
 const acknowledged =
@@ -25,18 +24,26 @@ const acknowledged =
   }
 
 /**
- * The write path: per kind of write, `config.lanes` group-commit batchers over one database.
- * Lanes are keyed by the row a write touches (the session; the pageview for leaves).
+ * The write path: per kind of write, `config.lanes` group-commit batchers over one database, and
+ * one breaker they share (`probe` is the database's cheap round trip). Lanes are keyed by the row
+ * a write touches (the session; the pageview for leaves).
  */
-export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConfig, log: FastifyBaseLogger) {
-  const { lanes, ...batching } = config
-  const common = { ...batching, isTransient, log }
+export function createIngestPipeline(
+  db: Db<AnalyticsSchema>,
+  config: IngestConfig,
+  log: FastifyBaseLogger,
+  probe: () => Promise<void>,
+) {
+  const { lanes, probeIntervalMs, ...batching } = config
+  const breaker = new Breaker({ probe, probeIntervalMs })
+  breaker.on('open', () => log.warn('database unavailable: ingest writes answer 503 until a probe succeeds'))
+  breaker.on('close', () => log.info('database available again: ingest writes resumed'))
+  const common = { ...batching, isTransient, log, breaker }
   const sessions = new LanedBatcher<SessionRow, string | null>(
     lanes,
     {
       ...common,
       name: 'sessions',
-      fallback: null,
       write: (rows) => writeSessions(db, rows),
     },
     (row) => row.id,
@@ -46,7 +53,6 @@ export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConf
     {
       ...common,
       name: 'pageviews',
-      fallback: null,
       write: (items) => writePageViews(db, items),
     },
     (item) => item.sessionId,
@@ -56,27 +62,24 @@ export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConf
     {
       ...common,
       name: 'leaves',
-      fallback: true,
       write: acknowledged((items) => writeLeaves(db, items)),
     },
     (item) => item.id,
   )
-  const heartbeats = new LanedBatcher<string, true>(
+  const heartbeats = new LanedBatcher<HeartbeatItem, true>(
     lanes,
     {
       ...common,
       name: 'heartbeats',
-      fallback: true,
-      write: acknowledged((ids) => writeHeartbeats(db, ids)),
+      write: acknowledged((items) => writeHeartbeats(db, items)),
     },
-    (id) => id,
+    (item) => item.id,
   )
   const identifies = new LanedBatcher<IdentifyItem, true>(
     lanes,
     {
       ...common,
       name: 'identifies',
-      fallback: true,
       write: acknowledged((items) => writeIdentifies(db, items)),
     },
     (item) => item.id,
@@ -84,12 +87,14 @@ export function createIngestPipeline(db: Db<AnalyticsSchema>, config: IngestConf
   const all = { sessions, pageViews, leaves, heartbeats, identifies }
   return {
     ...all,
+    breaker,
     /** Counters of every batcher, for metrics and the benchmark. */
     stats: (): Record<string, BatcherStats> =>
       Object.fromEntries(Object.entries(all).map(([k, b]) => [k, { ...b.stats }])),
     /** Flushes everything queued (graceful shutdown). */
     close: async () => {
       await Promise.all(Object.values(all).map((b) => b.close()))
+      breaker.stop()
     },
   }
 }

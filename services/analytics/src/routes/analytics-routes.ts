@@ -3,6 +3,7 @@ import {
   CreateSessionBody,
   errors,
   type FastifyPluginAsyncTypebox,
+  HeartbeatBody,
   MINUTE,
   NullableId,
   OkResult,
@@ -30,7 +31,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         operationId: 'createSession',
         summary: 'Open an anonymous session',
         description:
-          "`id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or a storage failure. Send no pageviews then.",
+          "`id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or an `id` that belongs to another visitor's session. Send no pageviews then. 503 (with Retry-After) means the session could not be stored now: retry the same request, with the same `id`.",
         body: CreateSessionBody,
         response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
       },
@@ -51,7 +52,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         operationId: 'recordPageView',
         summary: 'Record a pageview',
         description:
-          "Bumps the session's pageview count and bounce flag and back-fills the previous view's duration. `id` is null when the session is unknown or the write failed.",
+          "Bumps the session's pageview count and bounce flag and back-fills the previous view's duration, once per `id`. `id` is null when the session is unknown or the `id` belongs to a view of another session. 503 (with Retry-After) means the view could not be stored now: retry the same request, with the same `id`.",
         body: RecordPageViewBody,
         response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
       },
@@ -66,17 +67,23 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     {
       bodyLimit: 1024,
       config: { rateLimit: app.rateLimitFor('sessionHeartbeat', { max: 5, timeWindow: 30_000 }) },
+      // The body is optional: a beat without one is validated as `{}` (no seq), as before.
+      preValidation: async (req) => {
+        req.body ??= {}
+      },
       schema: {
         tags: ['analytics'],
         operationId: 'sessionHeartbeat',
-        summary: 'Keep a session alive (+30 s)',
-        description: 'No body. Always `{ ok: true }`, even for an unknown id.',
+        summary: 'Keep a session alive (up to +30 s)',
+        description:
+          "Optional JSON body `{ seq }`: a beat whose `seq` is not above every earlier one of the session (a retry) adds nothing. A beat adds the time since the session's last activity, at most 30 s. Always `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.",
         params: AnyIdParams,
-        response: { 200: ok(OkResult), ...errors(429, 503) },
+        body: HeartbeatBody,
+        response: { 200: ok(OkResult), ...errors(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
-      await service.heartbeat(req.params.id)
+      await service.heartbeat(req.params.id, req.body)
       return OK
     },
   )
@@ -91,7 +98,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         operationId: 'identifySession',
         summary: 'Attribute a session to the signed-in user',
         description:
-          'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites. Always `{ ok: true }` for a valid token, even for an unknown id. Not rate limited.',
+          'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites (as the contract says, with no limit: whoever holds a session id and a valid token can re-attribute that session). `{ ok: true }` for a valid token, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it. Not rate limited.',
         security: [{ bearerAuth: [] }],
         params: AnyIdParams,
         response: { 200: ok(OkResult), ...errors(401, 503) },

@@ -40,7 +40,7 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     return success({ ok: true as const })
   }
   const description =
-    'Final duration (0-3600 s, clamped) and scroll depth (0-100, clamped) of the last pageview; adds the duration to the session. Accepts `application/json` and `text/plain` JSON (sendBeacon). Always `{ ok: true }`, even for an unknown id.'
+    'Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.'
 
   app.patch(
     '/pageview/:id/leave',

@@ -8,6 +8,12 @@
  * if the server answers null), a pageview on load and on every client-side navigation, a
  * heartbeat every ~30 s while the page is visible, and on hide the leave ping of the current view
  * (visible seconds, furthest scroll depth) by `navigator.sendBeacon`. No call throws into the page.
+ *
+ * Every row id is a UUIDv7 made here, so a write can be sent again without being counted twice.
+ * Writes go through an outbox kept in localStorage (at most 200, at most 24 h old), sent one at a
+ * time in order; a network error, a 5xx or a 429 is retried with exponential backoff and jitter,
+ * honouring Retry-After, and what is still pending when the page goes away is resumed on the next
+ * page load of the same origin. URLs keep only `utm_*` (and `keepParams`) of the query string.
  */
 
 export interface TrackerOptions {
@@ -24,6 +30,8 @@ export interface TrackerOptions {
   /** A server-rendered bio page and the tracking token it embeds. */
   bioPageId?: string
   trackingToken?: string
+  /** Query parameters kept in paths and in-app referrers besides `utm_*` (all others are dropped). */
+  keepParams?: string[]
   /** Report swallowed problems with `console.warn`. */
   debug?: boolean
 }
@@ -43,7 +51,8 @@ export interface Tracker {
 }
 
 interface ViewState {
-  id: string | null
+  id: string
+  stored: boolean
   path: string
   visibleMs: number
   visibleSince: number | null
@@ -54,9 +63,25 @@ interface ViewState {
 
 type Json = Record<string, unknown>
 
+/** A write waiting in the outbox: its key (a newer write with the same key replaces it), the call, its session and view. */
+interface Pending {
+  k: string
+  m: string
+  p: string
+  b: Json
+  t: number
+  s: string
+  v?: string
+}
+
 const API_PATH = '/api/v1/analytics'
 const VISITOR_KEY = 'bioAnalytics.visitorId'
 const SESSION_KEY = 'bioAnalytics.sessionId'
+const SEQ_KEY = 'bioAnalytics.beat'
+const OUTBOX_KEY = 'bioAnalytics.outbox'
+const MAX_PENDING = 200
+const MAX_AGE_MS = 86_400_000
+const MAX_BACKOFF_MS = 60_000
 /** Stored as the session id when the server answered null: this tab is not tracked. */
 const UNTRACKED = '-'
 const MAX_LEAVE_SECONDS = 3600
@@ -88,14 +113,20 @@ function forget(kind: StorageKind, key: string): void {
   } catch {}
 }
 
+let lastMs = 0
+/** A UUIDv7: 48 bits of milliseconds (strictly increasing per page, so views keep their order), then random. */
 function uuid(): string {
   const c = typeof crypto === 'object' ? crypto : undefined
-  // randomUUID exists only in secure contexts; plain-http pages get the v4 layout by hand.
-  if (c && typeof c.randomUUID === 'function') return c.randomUUID()
   const b = new Uint8Array(16)
   if (c && typeof c.getRandomValues === 'function') c.getRandomValues(b)
   else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256)
-  b[6] = (b[6]! & 0x0f) | 0x40
+  let t = Math.max(now(), lastMs + 1)
+  lastMs = t
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256
+    t = Math.floor(t / 256)
+  }
+  b[6] = (b[6]! & 0x0f) | 0x70
   b[8] = (b[8]! & 0x3f) | 0x80
   const hex = Array.from(b, (x) => (x + 0x100).toString(16).slice(1)).join('')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
@@ -117,7 +148,8 @@ function clip(value: unknown, max: number): string | undefined {
   return s || undefined
 }
 
-const currentPath = () => location.pathname + location.search
+/** Only http(s) referrers are sent (the server refuses `android-app:`, `data:` and the like). */
+const httpUrl = (url: string) => (/^https?:\/\//i.test(url) ? url : '')
 const isVisible = () => document.visibilityState !== 'hidden'
 
 function privacySignal(): boolean {
@@ -149,12 +181,27 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
       }
     }
 
+  const keep = options.keepParams || []
+  /** The path with only the query parameters worth keeping (`reset_token=` and the like never leave the page); no fragment. */
+  const currentPath = () => {
+    const kept = new URLSearchParams()
+    new URLSearchParams(location.search).forEach((value, key) => {
+      if (key.indexOf('utm_') === 0 || keep.indexOf(key) >= 0) kept.append(key, value)
+    })
+    const query = kept.toString()
+    return location.pathname + (query ? `?${query}` : '')
+  }
+
   let consent = options.consent === true
   let started = false
   let session: Promise<string | null> = Promise.resolve(null)
   let view: ViewState | null = null
   let previousUrl: string | undefined
-  let queue: Promise<unknown> = Promise.resolve()
+  let outbox: Pending[] = []
+  let sending = false
+  let attempt = 0
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let sessionStored: (id: string | null) => void = noop
   let heartbeat: ReturnType<typeof setInterval> | undefined
   let pending: ReturnType<typeof setTimeout> | undefined
   const undo: (() => void)[] = []
@@ -178,19 +225,114 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
       })
   }
 
+  function readOutbox(): Pending[] {
+    try {
+      const list = JSON.parse(load('localStorage', OUTBOX_KEY) || '[]')
+      return Array.isArray(list) ? list : []
+    } catch {
+      return []
+    }
+  }
+  /** Drops what is too old or too much (oldest first), then saves the outbox for the next page load. */
+  function persist(): void {
+    outbox = outbox.filter((e) => e && now() - e.t < MAX_AGE_MS).slice(-MAX_PENDING)
+    save('localStorage', OUTBOX_KEY, JSON.stringify(outbox))
+  }
+  function enqueue(e: Pending): void {
+    outbox = outbox.filter((x) => x.k !== e.k)
+    outbox.push(e)
+    persist()
+    pump()
+  }
+
+  /** Sends the oldest pending write; the next one only after it was answered (one session's writes stay in order). */
+  function pump(): void {
+    const e = outbox[0]
+    if (sending || retryTimer !== undefined || !e) return
+    sending = true
+    fetch(base + e.p, {
+      method: e.m,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(e.b),
+      credentials: 'omit',
+      keepalive: true,
+    })
+      .then(
+        (res) => {
+          if (res.status >= 500 || res.status === 429) return retry(Number(res.headers.get('retry-after')), e)
+          attempt = 0
+          return res
+            .json()
+            .catch(noop)
+            .then((json) => answered(e, res.ok && json ? json.data : null))
+        },
+        (err) => retry(err, e),
+      )
+      .catch((err) => log('outbox', err))
+      .then(() => {
+        sending = false
+        pump()
+      })
+  }
+  /** Exponential backoff with jitter, never sooner than the server's Retry-After. */
+  function retry(afterSeconds: unknown, e: Pending): void {
+    // Not stored yet: `session()` answers null for now (the write is still retried).
+    if (e.k === currentSession) sessionStored(null)
+    const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2)
+    const wait = Math.max(
+      typeof afterSeconds === 'number' && afterSeconds > 0 ? afterSeconds * 1000 : 0,
+      backoff,
+    )
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined
+      pump()
+    }, wait)
+  }
+  /** A write was answered for good. A session or view the server did not take drops what depends on it. */
+  function answered(e: Pending, data: Json | null): void {
+    outbox = outbox.filter((x) => x !== e)
+    const id = e.b.id
+    if (id !== undefined) {
+      const taken = data !== null && data.id === id
+      if (!taken) outbox = outbox.filter((x) => (e.v ? x.v !== id : x.s !== id))
+      if (!e.v) {
+        if (e.s === load('sessionStorage', SESSION_KEY) && !taken)
+          save('sessionStorage', SESSION_KEY, UNTRACKED)
+        if (e.s === currentSession) {
+          sessionStored(taken ? e.s : null)
+          session = Promise.resolve(taken ? e.s : null)
+          if (!taken) halt() // not tracked: a bot, a refused token
+        }
+      } else if (view && view.id === id) {
+        view.stored = taken
+        if (taken && view.leaveWanted) sendLeave()
+      }
+    }
+    persist()
+  }
+
+  let currentSession = ''
   function openSession(): Promise<string | null> {
     const stored = load('sessionStorage', SESSION_KEY)
-    if (stored) return Promise.resolve(stored === UNTRACKED ? null : stored)
+    if (stored) {
+      if (stored === UNTRACKED) return Promise.resolve(null)
+      currentSession = stored
+      return Promise.resolve(stored)
+    }
     let visitorId = load('localStorage', VISITOR_KEY)
     if (!visitorId) {
       visitorId = uuid()
       save('localStorage', VISITOR_KEY, visitorId)
     }
     const params = new URLSearchParams(location.search)
+    const id = uuid()
+    currentSession = id
+    save('sessionStorage', SESSION_KEY, id)
     const body: Json = {
+      id,
       visitorId,
       consentAnalytics: 'granted',
-      referrer: clip(document.referrer, 2048),
+      referrer: clip(httpUrl(document.referrer), 2048),
       landingPage: clip(currentPath(), 2048),
       bioPageId: options.bioPageId,
       trackingToken: options.trackingToken,
@@ -200,12 +342,11 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     } catch {}
     for (const name of UTM)
       body[`utm${name[0]!.toUpperCase()}${name.slice(1)}`] = clip(params.get(`utm_${name}`), 255)
-    return call('POST', '/session', body).then((data) => {
-      if (!data) return null // network or server trouble: not tracked on this page, retried on the next
-      const id = typeof data.id === 'string' ? data.id : null
-      if (started) save('sessionStorage', SESSION_KEY, id ?? UNTRACKED)
-      return id
+    const answer = new Promise<string | null>((resolve) => {
+      sessionStored = resolve
     })
+    enqueue({ k: id, m: 'POST', p: '/session', b: body, t: now(), s: id })
+    return answer
   }
 
   function scrollDepth(): number {
@@ -220,10 +361,11 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
 
   function beginView(): void {
     const path = currentPath()
-    const referrer = clip(previousUrl ?? document.referrer, 2048)
-    previousUrl = location.href.split('#')[0]
+    const referrer = clip(previousUrl ?? httpUrl(document.referrer), 2048)
+    previousUrl = location.origin + path
     const v: ViewState = {
-      id: null,
+      id: uuid(),
+      stored: false,
       path,
       visibleMs: 0,
       visibleSince: isVisible() ? now() : null,
@@ -233,15 +375,16 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     }
     view = v
     measure()
-    const body = { path: clip(path, 2048) ?? '/', title: clip(document.title, 512), referrer }
-    // One pageview at a time, in navigation order: the server orders a session's views by arrival.
-    queue = queue
-      .then(() => session)
-      .then((sessionId) => (sessionId && started ? call('POST', '/pageview', { sessionId, ...body }) : null))
-      .then((data) => {
-        v.id = data && typeof data.id === 'string' ? data.id : null
-        if (v.leaveWanted && view === v) sendLeave()
-      })
+    const sessionId = currentSession
+    if (!sessionId) return
+    const body = {
+      id: v.id,
+      sessionId,
+      path: clip(path, 2048) ?? '/',
+      title: clip(document.title, 512),
+      referrer,
+    }
+    enqueue({ k: v.id, m: 'POST', p: '/pageview', b: body, t: now(), s: sessionId, v: v.id })
   }
 
   /** After a history change: a new view when the path changed (replaceState of the same URL is not one). */
@@ -266,14 +409,26 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     const v = view
     if (!v) return
     measure()
-    if (!v.id) {
+    const leave = { duration: visibleSeconds(v), scrollDepth: Math.round(v.scroll) }
+    const payload = JSON.stringify(leave)
+    if (payload === v.sent) return // visibilitychange then pagehide: nothing new to say
+    v.sent = payload
+    if (!v.stored || retryTimer !== undefined) {
+      // The view is not stored yet, or writes are pending (the API was unreachable): the leave
+      // waits behind them in the outbox, also across a reload, instead of a beacon that may be lost.
       v.leaveWanted = true
+      enqueue({
+        k: `l${v.id}`,
+        m: 'PATCH',
+        p: `/pageview/${v.id}/leave`,
+        b: leave,
+        t: now(),
+        s: currentSession,
+        v: v.id,
+      })
       return
     }
     v.leaveWanted = false
-    const payload = JSON.stringify({ duration: visibleSeconds(v), scrollDepth: Math.round(v.scroll) })
-    if (payload === v.sent) return // visibilitychange then pagehide: nothing new to say
-    v.sent = payload
     const url = `${base}/pageview/${encodeURIComponent(v.id)}/leave`
     try {
       // A string beacon is text/plain: a simple cross-origin request, no preflight.
@@ -294,11 +449,13 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     }
   }
 
+  /** A heartbeat with the next `seq` of the session; a pending one is replaced, not piled up. */
   function beat(): void {
-    if (!isVisible()) return
-    session.then((id) => {
-      if (id && started) void call('PATCH', `/session/${encodeURIComponent(id)}/heartbeat`)
-    })
+    const id = currentSession
+    if (!isVisible() || !id || !started) return
+    const seq = Number(load('sessionStorage', SEQ_KEY) || 0) + 1
+    save('sessionStorage', SEQ_KEY, String(seq))
+    enqueue({ k: `h${id}`, m: 'PATCH', p: `/session/${id}/heartbeat`, b: { seq }, t: now(), s: id })
   }
 
   const shown = safe(() => {
@@ -342,9 +499,11 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     if (started || !consent || typeof fetch !== 'function') return
     if (options.respectDoNotTrack && privacySignal()) return
     started = true
+    outbox = readOutbox()
     session = openSession()
+    pump()
     session.then((id) => {
-      if (!id) halt() // not tracked: a bot, a refused token, a storage failure
+      if (!id && load('sessionStorage', SESSION_KEY) === UNTRACKED) halt() // this tab was refused earlier
     })
     listen(document, 'visibilitychange', () => (isVisible() ? shown() : hidden()))
     listen(window, 'pagehide', hidden)
@@ -360,6 +519,8 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
   function halt(): void {
     started = false
     clearTimeout(pending)
+    clearTimeout(retryTimer)
+    retryTimer = undefined
     clearInterval(heartbeat)
     heartbeat = undefined
     while (undo.length > 0) undo.pop()!()
@@ -379,7 +540,7 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
   return {
     session: () => session.catch(() => null),
     get pageViewId() {
-      return view?.id ?? null
+      return view?.stored ? view.id : null
     },
     setConsent: safe((granted: boolean) => {
       consent = granted === true
@@ -388,7 +549,9 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
       halt()
       view = null
       session = Promise.resolve(null)
+      outbox = []
       forget('localStorage', VISITOR_KEY)
+      forget('localStorage', OUTBOX_KEY)
       forget('sessionStorage', SESSION_KEY)
     }),
     identify(accessToken: string): Promise<boolean> {
