@@ -14,10 +14,14 @@ import {
 } from '@bio/shared'
 import cookie from '@fastify/cookie'
 import type { AuthConfig } from './config.js'
+import { MAIL_CHANNEL } from './db/mail-outbox-repository.js'
 import { type AuthSchema, schema } from './db/schema.js'
+import { pruneAuditEvents } from './domain/audit-retention.js'
 import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
 import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
+import { fileTransport, type MailTransport, smtpTransport } from './mail/mail-transport.js'
+import { createOutboxSender, type OutboxSender } from './mail/outbox-sender.js'
 import { authRoutes } from './routes/auth-routes.js'
 import { AUTH_PREFIX } from './routes/refresh-cookie.js'
 
@@ -36,7 +40,20 @@ export interface BuildAuthAppOptions {
   logger?: ServiceAppOptions['logger']
   /** Close the database with the app (after queued writes are flushed); default: when the app opened it. */
   closeDatabase?: boolean
+  /** Where mail goes; by default SMTP when SMTP_URL is set, `.eml` files otherwise. */
+  mailTransport?: MailTransport
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The mail outbox's sender; `idle()` resolves once everything due has been handled. */
+    mailOutbox: OutboxSender
+    /** Deletes audit events older than AUDIT_RETENTION_DAYS; runs hourly on its own. */
+    pruneAuditEvents(now?: Date): Promise<number>
+  }
+}
+
+const PRUNE_EVERY_MS = 3_600_000
 
 /** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
 export async function buildAuthApp(options: BuildAuthAppOptions) {
@@ -52,8 +69,38 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     ready: database.ping,
     logger: options.logger,
   })
-  if (options.closeDatabase ?? !options.database) app.addHook('onClose', () => database.close())
   const now = options.now ?? (() => new Date())
+  const sender = createOutboxSender({
+    db: database.db,
+    config,
+    transport:
+      options.mailTransport ??
+      (config.mail.smtpUrl ? smtpTransport(config.mail) : fileTransport(config.mail, app.log)),
+    now,
+    log: app.log.child({ component: 'mail' }),
+  })
+  app.decorate('mailOutbox', sender)
+  app.decorate('pruneAuditEvents', (at?: Date) =>
+    pruneAuditEvents(database.db, config.auditRetentionDays, at ?? now()),
+  )
+  let stopListening: (() => Promise<void>) | undefined
+  let pruneTimer: NodeJS.Timeout | undefined
+  app.addHook('onReady', async () => {
+    // Other instances' commits wake this sender too; the poll only covers a lost notification.
+    stopListening = await database.listen(MAIL_CHANNEL, sender.wake)
+    sender.start()
+    const prune = () =>
+      void app.pruneAuditEvents().catch((err) => app.log.warn({ err }, 'audit pruning failed'))
+    prune()
+    pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref()
+  })
+  const closeDatabase = options.closeDatabase ?? !options.database
+  app.addHook('onClose', async () => {
+    clearInterval(pruneTimer)
+    await stopListening?.().catch(() => {})
+    await sender.stop()
+    if (closeDatabase) await database.close()
+  })
   const service = createAuthService({
     db: database.db,
     config,
@@ -64,6 +111,7 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
       createAccessTokenSigner({ ...config.tokens, ttlSeconds: config.tokens.accessTtlSeconds }),
     now,
     log: app.log,
+    wakeMailer: sender.wake,
   })
   // Once argon2 has started libuv's thread pool, let the event loop come first (see thread-priority.ts).
   void service.warmUp.then(() => {

@@ -34,6 +34,15 @@ export const AuthEnv = Type.Object({
   HASH_THREAD_NICENESS: Type.Integer({ default: 10, minimum: 0, maximum: 19 }),
   LOGIN_LOCK_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
   LOGIN_LOCK_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ default: 'BIO.RE <no-reply@localhost>', minLength: 3 }),
+  APP_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/?#]+$' }),
+  EMAIL_VERIFY_TTL_S: Type.Integer({ default: 86_400, minimum: 60 }),
+  PASSWORD_RESET_TTL_S: Type.Integer({ default: 3600, minimum: 60 }),
+  MAIL_POLL_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  MAIL_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1 }),
+  MAIL_RETRY_BASE_MS: Type.Integer({ default: 2000, minimum: 10 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 0 }),
 })
 export type AuthEnv = Static<typeof AuthEnv>
 
@@ -52,6 +61,22 @@ export interface AuthConfig {
   /** Niceness of the threads that hash (all but the event loop's); 0 leaves them alone. */
   hashThreadNiceness: number
   lockout: { threshold: number; seconds: number }
+  mail: MailConfig
+  accountTokens: { verifyEmailTtlSeconds: number; passwordResetTtlSeconds: number }
+  /** Days an audit event is kept; 0 keeps them forever. */
+  auditRetentionDays: number
+}
+
+export interface MailConfig {
+  /** `smtp(s)://user:pass@host:port`; unset: mails are written as `.eml` files under `dir`. */
+  smtpUrl: string | undefined
+  from: string
+  /** The web app's origin; mail links point at its pages. */
+  appUrl: string
+  dir: string
+  pollIntervalMs: number
+  maxAttempts: number
+  retryBaseMs: number
 }
 
 /** Reads and validates the auth service's environment; throws ConfigError listing every problem. */
@@ -61,6 +86,9 @@ export function loadAuthConfig(source: Env): AuthConfig {
   // The fallback is stored on users who send no usable locale, so it must be a supported one.
   if (!supported.includes(env.DEFAULT_LOCALE.toLowerCase()))
     throw new ConfigError('Invalid configuration:\n  DEFAULT_LOCALE: must be one of SUPPORTED_LOCALES')
+  // In production a mail that lands in a local file is a mail nobody receives.
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL)
+    throw new ConfigError('Invalid configuration:\n  SMTP_URL: required when NODE_ENV=production')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.AUTH_PORT),
@@ -84,5 +112,19 @@ export function loadAuthConfig(source: Env): AuthConfig {
     },
     hashThreadNiceness: env.HASH_THREAD_NICENESS,
     lockout: { threshold: env.LOGIN_LOCK_THRESHOLD, seconds: env.LOGIN_LOCK_SECONDS },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      appUrl: env.APP_URL,
+      dir: `${env.DATA_DIR}/mail`,
+      pollIntervalMs: env.MAIL_POLL_INTERVAL_MS,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: env.MAIL_RETRY_BASE_MS,
+    },
+    accountTokens: {
+      verifyEmailTtlSeconds: env.EMAIL_VERIFY_TTL_S,
+      passwordResetTtlSeconds: env.PASSWORD_RESET_TTL_S,
+    },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
   }
 }

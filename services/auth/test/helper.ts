@@ -15,6 +15,8 @@ import {
   users,
 } from '../src/db/schema.js'
 import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
+import type { MailTransport } from '../src/mail/mail-transport.js'
+import { memoryTransport } from './mail-capture.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
 
@@ -36,7 +38,14 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
 
 export type AuthHarness = AppHarness<
   AuthSchema,
-  { env?: Record<string, string>; now?: () => Date; hasher?: PasswordHasher; geo?: GeoLookup },
+  {
+    env?: Record<string, string>
+    now?: () => Date
+    hasher?: PasswordHasher
+    geo?: GeoLookup
+    /** Where the app's mail goes; an in-memory transport by default. */
+    mail?: MailTransport
+  },
   Awaited<ReturnType<typeof buildAuthApp>>
 >
 
@@ -58,6 +67,7 @@ export async function authHarness(): Promise<AuthHarness> {
         geo: options.geo,
         now: options.now,
         logger: false,
+        mailTransport: options.mail ?? memoryTransport(),
       }),
     {},
   )

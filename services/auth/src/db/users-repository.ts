@@ -53,14 +53,34 @@ export function usersRepository(db: Db<AuthSchema>) {
     },
 
     /** Counts a failed login in one atomic UPDATE and locks the account when the threshold is reached. */
-    async recordFailedLogin(id: string, threshold: number, lockUntil: Date): Promise<void> {
-      await db
+    async recordFailedLogin(id: string, threshold: number, lockUntil: Date): Promise<boolean> {
+      const rows = await db
         .update(users)
         .set({
           loginAttempts: sql`case when ${users.loginAttempts} + 1 >= ${threshold} then 0 else ${users.loginAttempts} + 1 end`,
           lockedUntil: sql`case when ${users.loginAttempts} + 1 >= ${threshold} then ${lockUntil.toISOString()}::timestamptz else ${users.lockedUntil} end`,
         })
         .where(eq(users.id, id))
+        .returning({ lockedUntil: users.lockedUntil })
+      // True when this failure is the one that locked the account.
+      return rows[0]?.lockedUntil?.getTime() === lockUntil.getTime()
+    },
+
+    /** Forgets failed logins and lifts a lock. */
+    async clearLoginFailures(id: string): Promise<void> {
+      await db.update(users).set({ loginAttempts: 0, lockedUntil: null }).where(eq(users.id, id))
+    },
+
+    /** Replaces the password hash; `verifyEmail` also marks the address proven (a mailed reset link). */
+    async setPasswordHash(id: string, passwordHash: string, at: Date, verifyEmail = false): Promise<void> {
+      await db
+        .update(users)
+        .set({ passwordHash, updatedAt: at, ...(verifyEmail ? { emailVerified: true } : {}) })
+        .where(eq(users.id, id))
+    },
+
+    async markEmailVerified(id: string, at: Date): Promise<void> {
+      await db.update(users).set({ emailVerified: true, updatedAt: at }).where(eq(users.id, id))
     },
 
     async recordSuccessfulLogin(id: string, at: Date, newPasswordHash?: string): Promise<void> {

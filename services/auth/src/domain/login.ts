@@ -3,6 +3,7 @@ import type { UserRow } from '../db/schema.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { normalizeEmail } from '../lib/email-policy.js'
+import { audit } from './audit.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
 import { issueTokens } from './session-issuer.js'
 
@@ -27,15 +28,25 @@ export function createLogin(deps: AuthDeps) {
     const user = await users.findByEmail(normalizeEmail(input.email))
     if (!user?.passwordHash) {
       await deps.hasher.verify(await dummyHash, input.password)
+      await audit(deps, deps.db, ctx, 'auth.login.failure', null, { reason: 'unknown_email' })
       throw new AppError(AuthErrors.INVALID_CREDENTIALS)
     }
     if (user.lockedUntil && user.lockedUntil > now) {
       const retryAfterSeconds = Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000)
+      await audit(deps, deps.db, ctx, 'auth.login.failure', user.id, { reason: 'locked' })
       throw new AppError(AuthErrors.ACCOUNT_LOCKED, { i18nVars: { retryAfterSeconds } })
     }
     if (!(await deps.hasher.verify(user.passwordHash, input.password))) {
       const { threshold, seconds } = deps.config.lockout
-      await users.recordFailedLogin(user.id, threshold, new Date(now.getTime() + seconds * 1000))
+      await deps.db.transaction(async (tx) => {
+        const locked = await usersRepository(tx).recordFailedLogin(
+          user.id,
+          threshold,
+          new Date(now.getTime() + seconds * 1000),
+        )
+        await audit(deps, tx, ctx, 'auth.login.failure', user.id, { reason: 'wrong_password' })
+        if (locked) await audit(deps, tx, ctx, 'auth.login.locked', user.id, { seconds })
+      })
       throw new AppError(AuthErrors.INVALID_CREDENTIALS)
     }
     const statusError = STATUS_ERRORS[user.status]
@@ -46,7 +57,9 @@ export function createLogin(deps: AuthDeps) {
       : undefined
     const tokens = await deps.db.transaction(async (tx) => {
       await usersRepository(tx).recordSuccessfulLogin(user.id, now, rehash)
-      return issueTokens(deps, tx, user.id, ctx)
+      const issued = await issueTokens(deps, tx, user.id, ctx)
+      await audit(deps, tx, ctx, 'auth.login.success', user.id, { sessionId: issued.sessionId })
+      return issued
     })
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   }
