@@ -67,6 +67,8 @@ async function startServer(service: 'auth' | 'analytics', env: Record<string, st
       RATE_LIMIT_ENABLED: 'false',
       OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+      ...(service === 'auth' ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
       ...SECRETS,
       ...env,
     },
