@@ -29,7 +29,12 @@ beforeAll(async () => {
   h = await authHarness()
   ;({ app, mail } = await appWithMail(h, {
     now: clock.now,
-    env: { TRUST_PROXY: 'true', LOGIN_LOCK_THRESHOLD: '2', REFRESH_REUSE_GRACE_S: '0', AUDIT_RETENTION_DAYS: '30' },
+    env: {
+      TRUST_PROXY: 'true',
+      LOGIN_LOCK_THRESHOLD: '2',
+      REFRESH_REUSE_GRACE_S: '0',
+      AUDIT_RETENTION_DAYS: '30',
+    },
   }))
 })
 afterAll(async () => {
@@ -57,9 +62,19 @@ interface EventRow {
 const eventsOf = (correlationId: string) =>
   query<EventRow>(h, sql`select * from auth_audit_events where correlation_id = ${correlationId} order by id`)
 
-async function call(method: 'POST' | 'GET' | 'DELETE', path: string, payload?: object, extra: Record<string, string> = {}) {
+async function call(
+  method: 'POST' | 'GET' | 'DELETE',
+  path: string,
+  payload?: object,
+  extra: Record<string, string> = {},
+) {
   const hd = headers(extra)
-  const res = await app.inject({ method, url: `${AUTH}${path}`, headers: hd, ...(payload ? { payload } : {}) })
+  const res = await app.inject({
+    method,
+    url: `${AUTH}${path}`,
+    headers: hd,
+    ...(payload ? { payload } : {}),
+  })
   return { res, events: await eventsOf(hd['x-request-id']), id: hd['x-request-id'] }
 }
 
@@ -69,7 +84,12 @@ describe('the audit log', () => {
     const expectEvent = (events: EventRow[], event: string, userId: string | null, correlationId: string) => {
       const row = events.find((e) => e.event === event)
       expect(row, `${event} in ${JSON.stringify(events)}`).toBeDefined()
-      expect(row).toMatchObject({ user_id: userId, ip_masked: '198.51.100.***', user_agent: UA, correlation_id: correlationId })
+      expect(row).toMatchObject({
+        user_id: userId,
+        ip_masked: '198.51.100.***',
+        user_agent: UA,
+        correlation_id: correlationId,
+      })
       seen.add(event)
     }
     const hd = headers()
@@ -107,7 +127,10 @@ describe('the audit log', () => {
     expectEvent(changed.events, 'auth.password.changed', user.userId, changed.id)
 
     const c = await call('POST', '/login', { email: user.email, password: 'Changed-Pass2' })
-    const sessions = (await call('GET', '/sessions', undefined, bearer(access))).res.json().data as { id: string; isCurrent: boolean }[]
+    const sessions = (await call('GET', '/sessions', undefined, bearer(access))).res.json().data as {
+      id: string
+      isCurrent: boolean
+    }[]
     const other = sessions.find((s) => !s.isCurrent)!
     const revoked = await call('DELETE', `/sessions/${other.id}`, undefined, bearer(access))
     expectEvent(revoked.events, 'auth.session.revoked', user.userId, revoked.id)
@@ -142,9 +165,14 @@ describe('the audit log', () => {
 
   it('is append-only: an UPDATE is refused by the database', async () => {
     await registerUser(app)
-    const err = await h.database.db.execute(sql`update auth_audit_events set user_id = null`).catch((e: unknown) => e)
+    const err = await h.database.db
+      .execute(sql`update auth_audit_events set user_id = null`)
+      .catch((e: unknown) => e)
     expect((err as { cause?: { message?: string } }).cause?.message).toMatch(/append-only/)
-    const [row] = await query<{ n: number }>(h, sql`select count(*)::int as n from auth_audit_events where user_id is not null`)
+    const [row] = await query<{ n: number }>(
+      h,
+      sql`select count(*)::int as n from auth_audit_events where user_id is not null`,
+    )
     expect(row!.n).toBeGreaterThan(0)
   })
 

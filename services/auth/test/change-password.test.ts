@@ -60,7 +60,10 @@ describe('POST /change-password', () => {
   it('a wrong current password is 401 auth.change_password.invalid_current and counts toward the lockout', async () => {
     const user = await registerUser(app)
     for (let i = 0; i < 2; i++) {
-      const res = await change(user.accessToken, { currentPassword: 'Wrong-Pass1', newPassword: NEW_PASSWORD })
+      const res = await change(user.accessToken, {
+        currentPassword: 'Wrong-Pass1',
+        newPassword: NEW_PASSWORD,
+      })
       expectError(res, 401, 'CHANGE_PASSWORD_INVALID_CURRENT', 'auth.change_password.invalid_current')
     }
     expect((await userById(h, user.userId))!.loginAttempts).toBe(2)

@@ -32,7 +32,8 @@ afterAll(async () => {
   await h?.close()
 })
 
-const verify = (token: unknown) => app.inject({ method: 'POST', url: `${AUTH}/verify-email`, payload: { token } })
+const verify = (token: unknown) =>
+  app.inject({ method: 'POST', url: `${AUTH}/verify-email`, payload: { token } })
 const resend = (email: unknown) =>
   app.inject({ method: 'POST', url: `${AUTH}/resend-verification`, payload: { email } })
 

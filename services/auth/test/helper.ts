@@ -234,7 +234,10 @@ export async function deleteUser(h: AuthHarness, id: string): Promise<void> {
 }
 
 /** An app whose mail lands in memory, and that memory: `mail.next(m => ...)` waits for a mail. */
-export async function appWithMail(h: AuthHarness, options: Omit<Parameters<AuthHarness['build']>[0] & {}, 'mail'> = {}) {
+export async function appWithMail(
+  h: AuthHarness,
+  options: Omit<Parameters<AuthHarness['build']>[0] & {}, 'mail'> = {},
+) {
   const mail = memoryTransport()
   const app = await h.build({ ...options, mail })
   await app.ready()

@@ -36,7 +36,8 @@ afterAll(async () => {
   await h?.close()
 })
 
-const forgot = (email: unknown) => app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload: { email } })
+const forgot = (email: unknown) =>
+  app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload: { email } })
 const reset = (token: unknown, newPassword: unknown = NEW_PASSWORD) =>
   app.inject({ method: 'POST', url: `${AUTH}/reset-password`, payload: { token, newPassword } })
 
@@ -52,7 +53,10 @@ describe('POST /forgot-password', () => {
     const unknown = await forgot(`ghost${Date.now()}@example.com`)
     for (const res of [known, unknown]) {
       expect(res.statusCode).toBe(200)
-      expect(res.json()).toEqual({ success: true, data: { message: 'Password reset email sent (if account exists)' } })
+      expect(res.json()).toEqual({
+        success: true,
+        data: { message: 'Password reset email sent (if account exists)' },
+      })
     }
     await app.mailOutbox.idle()
     const sent = await mailTo(mail, user.email, /reset/i)
@@ -84,7 +88,11 @@ describe('POST /forgot-password', () => {
     ['a number', { email: 5 }],
     ['an extra field', { email: 'a@example.com', password: 'x' }],
   ])('bad input (%s) is a 400 VALIDATION_FAILED envelope', async (_n, payload) => {
-    expectError(await app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload }), 400, 'VALIDATION_FAILED')
+    expectError(
+      await app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload }),
+      400,
+      'VALIDATION_FAILED',
+    )
   })
 })
 
@@ -111,7 +119,12 @@ describe('POST /reset-password', () => {
     expect((await login(app, user.email, NEW_PASSWORD)).statusCode).toBe(200)
     const notice = await mailTo(mail, user.email, /password was changed/i)
     expect(notice.text).not.toContain('token=')
-    expectError(await reset(token, 'Another-Pass7'), 400, 'RESET_PASSWORD_INVALID_TOKEN', 'auth.reset_password.invalid_token')
+    expectError(
+      await reset(token, 'Another-Pass7'),
+      400,
+      'RESET_PASSWORD_INVALID_TOKEN',
+      'auth.reset_password.invalid_token',
+    )
   })
 
   it('lifts an active lock', async () => {
@@ -168,11 +181,21 @@ describe('POST /reset-password', () => {
   it.each([
     ['a weak password', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: 'alllowercase' }],
     ['a short password', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: 'Ab1' }],
-    ['a 129-character password', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: `Aa1${'x'.repeat(126)}` }],
+    [
+      'a 129-character password',
+      { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: `Aa1${'x'.repeat(126)}` },
+    ],
     ['no token', { newPassword: NEW_PASSWORD }],
     ['a non-UUID token', { token: 'token', newPassword: NEW_PASSWORD }],
-    ['an extra field', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: NEW_PASSWORD, email: 'a@b.co' }],
+    [
+      'an extra field',
+      { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', newPassword: NEW_PASSWORD, email: 'a@b.co' },
+    ],
   ])('bad input (%s) is a 400 VALIDATION_FAILED envelope', async (_n, payload) => {
-    expectError(await app.inject({ method: 'POST', url: `${AUTH}/reset-password`, payload }), 400, 'VALIDATION_FAILED')
+    expectError(
+      await app.inject({ method: 'POST', url: `${AUTH}/reset-password`, payload }),
+      400,
+      'VALIDATION_FAILED',
+    )
   })
 })

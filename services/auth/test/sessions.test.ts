@@ -69,7 +69,14 @@ describe('GET /sessions', () => {
     const other = sessions.find((s) => !s.isCurrent)!
     expect(current).toMatchObject({ device: 'Firefox on Windows 10', ipMasked: '203.0.113.***' })
     expect(other).toMatchObject({ device: 'Mobile Safari on iOS 17', ipMasked: '2001:db8:abcd:***' })
-    expect(Object.keys(current).sort()).toEqual(['createdAt', 'device', 'id', 'ipMasked', 'isCurrent', 'lastActiveAt'])
+    expect(Object.keys(current).sort()).toEqual([
+      'createdAt',
+      'device',
+      'id',
+      'ipMasked',
+      'isCurrent',
+      'lastActiveAt',
+    ])
     expect(Date.parse(other.createdAt)).toBeGreaterThan(Date.parse(current.createdAt))
     // Most recently active first; only the masked form is stored.
     expect(sessions[0]!.id).toBe(other.id)
@@ -102,12 +109,16 @@ describe('DELETE /sessions/:id', () => {
   it('revokes another session of the caller: its refresh token stops working', async () => {
     const user = await registerUser(app)
     const other = await login(app, user.email, user.password)
-    const otherId = ((await list(user.accessToken)).json().data as SessionJson[]).find((s) => !s.isCurrent)!.id
+    const otherId = ((await list(user.accessToken)).json().data as SessionJson[]).find(
+      (s) => !s.isCurrent,
+    )!.id
     const res = await revoke(user.accessToken, otherId)
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual({ success: true })
     expectError(await refreshWithCookie(app, refreshCookieOf(other)!.value), 401, 'INVALID_REFRESH_TOKEN')
-    expect(((await list(user.accessToken)).json().data as SessionJson[]).map((s) => s.id)).not.toContain(otherId)
+    expect(((await list(user.accessToken)).json().data as SessionJson[]).map((s) => s.id)).not.toContain(
+      otherId,
+    )
     expectError(await revoke(user.accessToken, otherId), 404, 'SESSION_NOT_FOUND')
   })
 
