@@ -85,9 +85,24 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
   )
   let stopListening: (() => Promise<void>) | undefined
   let pruneTimer: NodeJS.Timeout | undefined
+  let closing = false
+  // Other instances' commits wake this sender too; the poll covers the time without a listener.
+  // Not awaited: an instance whose database is down must still start (and answer 503).
+  const listen = (): void => {
+    database.listen(MAIL_CHANNEL, sender.wake).then(
+      (stop) => {
+        if (closing) void stop().catch(() => {})
+        else stopListening = stop
+      },
+      (err: Error) => {
+        if (closing) return
+        app.log.warn({ err: { message: err.message } }, 'mail outbox: LISTEN failed; retrying')
+        setTimeout(listen, config.mail.pollIntervalMs).unref()
+      },
+    )
+  }
   app.addHook('onReady', async () => {
-    // Other instances' commits wake this sender too; the poll only covers a lost notification.
-    stopListening = await database.listen(MAIL_CHANNEL, sender.wake)
+    listen()
     sender.start()
     const prune = () =>
       void app.pruneAuditEvents().catch((err) => app.log.warn({ err }, 'audit pruning failed'))
@@ -96,6 +111,7 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
   })
   const closeDatabase = options.closeDatabase ?? !options.database
   app.addHook('onClose', async () => {
+    closing = true
     clearInterval(pruneTimer)
     await stopListening?.().catch(() => {})
     await sender.stop()

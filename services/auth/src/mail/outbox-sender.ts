@@ -100,7 +100,8 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       return
     }
     current = pass()
-      .catch((err) => log.error({ err }, 'mail outbox pass failed'))
+      // The database is down, most likely: the next wake or poll tries again.
+      .catch((err: Error) => log.warn({ err: { message: err.message } }, 'mail outbox pass failed'))
       .then(scheduleNext)
       .finally(() => {
         current = undefined
