@@ -16,9 +16,9 @@ import cookie from '@fastify/cookie'
 import type { AuthConfig } from './config.js'
 import { MAIL_CHANNEL } from './db/mail-outbox-repository.js'
 import { type AuthSchema, schema } from './db/schema.js'
-import { pruneAuditEvents } from './domain/audit-retention.js'
 import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
+import { pruneAuditEvents, pruneMailOutbox } from './domain/retention.js'
 import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
 import { fileTransport, type MailTransport, smtpTransport } from './mail/mail-transport.js'
 import { createOutboxSender, type OutboxSender } from './mail/outbox-sender.js'
@@ -48,7 +48,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The mail outbox's sender; `idle()` resolves once everything due has been handled. */
     mailOutbox: OutboxSender
-    /** Deletes audit events older than AUDIT_RETENTION_DAYS; runs hourly on its own. */
+    /** Deletes audit events older than AUDIT_RETENTION_DAYS; runs hourly on its own (with the outbox's). */
     pruneAuditEvents(now?: Date): Promise<number>
   }
 }
@@ -105,7 +105,9 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     listen()
     sender.start()
     const prune = () =>
-      void app.pruneAuditEvents().catch((err) => app.log.warn({ err }, 'audit pruning failed'))
+      void Promise.all([app.pruneAuditEvents(), pruneMailOutbox(database.db, now())]).catch((err: Error) =>
+        app.log.warn({ err: { message: err.message } }, 'pruning the audit log or the outbox failed'),
+      )
     prune()
     pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref()
   })

@@ -178,6 +178,10 @@ describe('the audit log', () => {
 
   it('prunes events older than AUDIT_RETENTION_DAYS in batches, keeping the rest', async () => {
     const old = new Date(clock.now().getTime() - 31 * 86_400_000).toISOString()
+    const recent = new Date(clock.now().getTime() - 29 * 86_400_000).toISOString()
+    await h.database.db.execute(
+      sql`insert into auth_audit_events (event, created_at) values ('auth.login.failure', ${recent}::timestamptz)`,
+    )
     await h.database.db.execute(
       sql`insert into auth_audit_events (event, created_at) select 'auth.login.failure', ${old}::timestamptz from generate_series(1, 2500)`,
     )

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm'
 import { simpleParser } from 'mailparser'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
+import { pruneMailOutbox } from '../src/domain/retention.js'
 import { smtpTransport } from '../src/mail/mail-transport.js'
 import {
   type AuthHarness,
@@ -154,6 +155,25 @@ describe('mail over SMTP', () => {
     const late = await registerUser(a)
     const mail = await sink.next((m) => m.envelopeTo.includes(late.email))
     expect(mail.subject).toBe('Confirm your e-mail address')
+  })
+})
+
+describe('outbox retention', () => {
+  it('deletes handled rows after 30 days in batches, never a pending one', async () => {
+    const old = new Date(Date.now() - 31 * 86_400_000).toISOString()
+    await h.database.db.execute(sql`
+      insert into mail_outbox (kind, status, processed_at, created_at)
+      select 'password_changed', (array['sent', 'skipped', 'failed'])[1 + i % 3], ${old}::timestamptz, ${old}::timestamptz
+      from generate_series(1, 1500) as i`)
+    await h.database.db.execute(
+      sql`insert into mail_outbox (kind, status, created_at, next_attempt_at) values ('password_changed', 'pending', ${old}::timestamptz, now() + interval '1 day')`,
+    )
+    expect(await pruneMailOutbox(h.database.db, new Date())).toBe(1500)
+    const [left] = await query<{ n: number }>(
+      h,
+      sql`select count(*)::int as n from mail_outbox where created_at = ${old}::timestamptz`,
+    )
+    expect(left!.n).toBe(1)
   })
 })
 

@@ -87,6 +87,17 @@ export function mailOutboxRepository(db: Db<AuthSchema>) {
         .where(eq(mailOutbox.id, id))
     },
 
+    /** Deletes up to `batch` handled rows (sent, skipped, failed) processed before `before`. */
+    async pruneHandled(before: Date, batch: number): Promise<number> {
+      const rows = await db.execute(sql`
+        delete from ${mailOutbox} where id in (
+          select id from ${mailOutbox}
+          where status <> 'pending' and processed_at < ${before.toISOString()}::timestamptz
+          limit ${batch}
+        ) returning id`)
+      return rowsOf(rows).length
+    },
+
     /** Records a failed attempt: due again at `retryAt`, or failed for good when `retryAt` is undefined. */
     async markAttemptFailed(id: string, error: string, at: Date, retryAt: Date | undefined): Promise<void> {
       await db

@@ -17,6 +17,7 @@ export interface OutboxSenderDeps {
 /** Rows taken per pass and sent concurrently. */
 const BATCH = 5
 const MAX_BACKOFF_MS = 3_600_000
+const STOP_WAIT_MS = 5000
 
 /** Delay before attempt `attempts + 1`: the base, doubled per failed attempt, at most an hour. */
 export const retryDelayMs = (baseMs: number, attempts: number): number =>
@@ -123,11 +124,16 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       wake()
       return done
     },
-    /** Stops waking and waits for the pass in flight (bounded by the transport's timeouts). */
+    /**
+     * Stops waking and waits for the pass in flight, at most STOP_WAIT_MS: a hung SMTP server must
+     * not hold a shutdown. A mail still being sent then stays leased and goes out after its lease.
+     */
     async stop(): Promise<void> {
       stopped = true
       clearTimeout(timer)
-      await current
+      let waited: NodeJS.Timeout | undefined
+      await Promise.race([current, new Promise((resolve) => (waited = setTimeout(resolve, STOP_WAIT_MS)))])
+      clearTimeout(waited)
       for (const resolve of idleWaiters.splice(0)) resolve()
       deps.transport.close()
     },
