@@ -54,6 +54,7 @@ declare module 'fastify' {
 }
 
 const PRUNE_EVERY_MS = 3_600_000
+const PRUNE_FIRST_AFTER_MS = 60_000
 
 /** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
 export async function buildAuthApp(options: BuildAuthAppOptions) {
@@ -108,12 +109,16 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
       void Promise.all([app.pruneAuditEvents(), pruneMailOutbox(database.db, now())]).catch((err: Error) =>
         app.log.warn({ err: { message: err.message } }, 'pruning the audit log or the outbox failed'),
       )
-    prune()
-    pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref()
+    // Hourly, the first time a minute after start: a starting instance's pool serves requests first.
+    pruneTimer = setTimeout(() => {
+      prune()
+      pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref()
+    }, PRUNE_FIRST_AFTER_MS).unref()
   })
   const closeDatabase = options.closeDatabase ?? !options.database
   app.addHook('onClose', async () => {
     closing = true
+    clearTimeout(pruneTimer)
     clearInterval(pruneTimer)
     await stopListening?.().catch(() => {})
     await sender.stop()

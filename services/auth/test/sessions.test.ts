@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SessionView } from '../src/domain/sessions.js'
 import {
   AUTH,
   type AuthApp,
@@ -44,14 +45,7 @@ const revoke = (token: string, id: string) =>
 const revokeAll = (token: string) =>
   app.inject({ method: 'POST', url: `${AUTH}/sessions/revoke-all`, headers: bearer(token) })
 
-interface SessionJson {
-  id: string
-  device: string | null
-  ipMasked: string | null
-  createdAt: string
-  lastActiveAt: string
-  isCurrent: boolean
-}
+type SessionJson = SessionView
 
 describe('GET /sessions', () => {
   it('lists live sessions with a readable device, the masked IP and which one is current', async () => {

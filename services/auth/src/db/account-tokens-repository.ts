@@ -7,18 +7,9 @@ export type AccountTokenRow = typeof accountTokens.$inferSelect
 export function accountTokensRepository(db: Db<AuthSchema>) {
   return {
     /** Stores a new token's hash and invalidates the user's older live tokens of the same purpose. */
+    /** Stores a new token's hash and invalidates the user's older live tokens of the same purpose. */
     async issue(userId: string, purpose: AccountTokenPurpose, tokenHash: string, at: Date, expiresAt: Date) {
-      await db
-        .update(accountTokens)
-        .set({ invalidatedAt: at })
-        .where(
-          and(
-            eq(accountTokens.userId, userId),
-            eq(accountTokens.purpose, purpose),
-            isNull(accountTokens.usedAt),
-            isNull(accountTokens.invalidatedAt),
-          ),
-        )
+      await this.invalidateAll(userId, purpose, at)
       await db.insert(accountTokens).values({ userId, purpose, tokenHash, createdAt: at, expiresAt })
     },
 

@@ -62,11 +62,12 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         row.attempts < config.mail.maxAttempts
           ? new Date(deps.now().getTime() + retryDelayMs(config.mail.retryBaseMs, row.attempts))
           : undefined
+      // Recorded first: the log line means the row is released and due again at `retryAt`.
+      await outbox.markAttemptFailed(row.id, error, deps.now(), retryAt)
       log.warn(
         { mailId: row.id, kind: row.kind, attempts: row.attempts, error, retryAt },
         'mail attempt failed',
       )
-      await outbox.markAttemptFailed(row.id, error, deps.now(), retryAt)
       return
     }
     await outbox.markSent(row.id, recipient, deps.now())
