@@ -14,14 +14,13 @@ import {
 } from '@bio/shared'
 import cookie from '@fastify/cookie'
 import type { AuthConfig } from './config.js'
-import { MAIL_CHANNEL } from './db/mail-outbox-repository.js'
 import { type AuthSchema, schema } from './db/schema.js'
 import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
-import { pruneAuditEvents, pruneMailOutbox } from './domain/retention.js'
 import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
 import { fileTransport, type MailTransport, smtpTransport } from './mail/mail-transport.js'
-import { createOutboxSender, type OutboxSender } from './mail/outbox-sender.js'
+import { createOutboxSender } from './mail/outbox-sender.js'
+import { backgroundJobs } from './plugins/background-jobs.js'
 import { authRoutes } from './routes/auth-routes.js'
 import { AUTH_PREFIX } from './routes/refresh-cookie.js'
 
@@ -43,18 +42,6 @@ export interface BuildAuthAppOptions {
   /** Where mail goes; by default SMTP when SMTP_URL is set, `.eml` files otherwise. */
   mailTransport?: MailTransport
 }
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The mail outbox's sender; `idle()` resolves once everything due has been handled. */
-    mailOutbox: OutboxSender
-    /** Deletes audit events older than AUDIT_RETENTION_DAYS; runs hourly on its own (with the outbox's). */
-    pruneAuditEvents(now?: Date): Promise<number>
-  }
-}
-
-const PRUNE_EVERY_MS = 3_600_000
-const PRUNE_FIRST_AFTER_MS = 60_000
 
 /** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
 export async function buildAuthApp(options: BuildAuthAppOptions) {
@@ -80,49 +67,12 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     now,
     log: app.log.child({ component: 'mail' }),
   })
-  app.decorate('mailOutbox', sender)
-  app.decorate('pruneAuditEvents', (at?: Date) =>
-    pruneAuditEvents(database.db, config.auditRetentionDays, at ?? now()),
-  )
-  let stopListening: (() => Promise<void>) | undefined
-  let pruneTimer: NodeJS.Timeout | undefined
-  let closing = false
-  // Other instances' commits wake this sender too; the poll covers the time without a listener.
-  // Not awaited: an instance whose database is down must still start (and answer 503).
-  const listen = (): void => {
-    database.listen(MAIL_CHANNEL, sender.wake).then(
-      (stop) => {
-        if (closing) void stop().catch(() => {})
-        else stopListening = stop
-      },
-      (err: Error) => {
-        if (closing) return
-        app.log.warn({ err: { message: err.message } }, 'mail outbox: LISTEN failed; retrying')
-        setTimeout(listen, config.mail.pollIntervalMs).unref()
-      },
-    )
-  }
-  app.addHook('onReady', async () => {
-    listen()
-    sender.start()
-    const prune = () =>
-      void Promise.all([app.pruneAuditEvents(), pruneMailOutbox(database.db, now())]).catch((err: Error) =>
-        app.log.warn({ err: { message: err.message } }, 'pruning the audit log or the outbox failed'),
-      )
-    // Hourly, the first time a minute after start: a starting instance's pool serves requests first.
-    pruneTimer = setTimeout(() => {
-      prune()
-      pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref()
-    }, PRUNE_FIRST_AFTER_MS).unref()
-  })
-  const closeDatabase = options.closeDatabase ?? !options.database
-  app.addHook('onClose', async () => {
-    closing = true
-    clearTimeout(pruneTimer)
-    clearInterval(pruneTimer)
-    await stopListening?.().catch(() => {})
-    await sender.stop()
-    if (closeDatabase) await database.close()
+  backgroundJobs(app, {
+    database,
+    config,
+    sender,
+    now,
+    closeDatabase: options.closeDatabase ?? !options.database,
   })
   const service = createAuthService({
     db: database.db,
