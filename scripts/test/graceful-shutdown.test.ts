@@ -1,7 +1,6 @@
-import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process'
-import type { Readable } from 'node:stream'
+import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { lockTable } from '@bio/shared/testing'
+import { type BuiltServer, lockTable, type ServerLogLine, startBuiltServer } from '@bio/shared/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
@@ -38,88 +37,23 @@ afterAll(async () => {
   await Promise.all([authDb?.drop(), analyticsDb?.drop()])
 })
 
-interface LogLine {
-  level: number
-  msg: string
-  correlationId?: string
-  [key: string]: unknown
-}
+type LogLine = ServerLogLine
+type Running = BuiltServer
 
-interface Running {
-  child: ChildProcessByStdio<null, Readable, Readable>
-  base: string
-  logs: LogLine[]
-  /** Raw stdout lines that were not JSON (there must be none). */
-  garbage: string[]
-  stderr: string[]
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
-  waitFor(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<void>
-}
-
-async function startServer(service: 'auth' | 'analytics', env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [`services/${service}/dist/server.js`], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_ENABLED: 'false',
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      ...SECRETS,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+const startServer = (service: 'auth' | 'analytics', env: Record<string, string>): Promise<Running> =>
+  startBuiltServer(root, service, {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_ENABLED: 'false',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+    ...(service === 'auth' ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
+    ...SECRETS,
+    ...env,
   })
-  const logs: LogLine[] = []
-  const garbage: string[] = []
-  const stderr: string[] = []
-  const waiters = new Set<() => void>()
-  let buffered = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8')
-    const lines = buffered.split('\n')
-    buffered = lines.pop() ?? ''
-    for (const line of lines.filter(Boolean)) {
-      try {
-        logs.push(JSON.parse(line) as LogLine)
-      } catch {
-        garbage.push(line)
-      }
-    }
-    for (const wake of waiters) wake()
-  })
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  )
-  let gone = false
-  void exited.then(() => {
-    gone = true
-    for (const wake of waiters) wake()
-  })
-  const waitFor = (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 15_000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}`)), timeoutMs)
-      const check = () => {
-        if (logs.some(predicate)) done()
-        else if (gone) done(new Error(`the server exited while waiting for ${what}: ${stderr.join('')}`))
-      }
-      const done = (err?: Error) => {
-        clearTimeout(timer)
-        waiters.delete(check)
-        if (err) reject(err)
-        else resolve()
-      }
-      waiters.add(check)
-      check()
-    })
-  await waitFor((l) => /^Server listening at /.test(l.msg), `${service} to listen`)
-  const listening = logs.find((l) => /^Server listening at /.test(l.msg))!
-  const base = listening.msg.replace(/^Server listening at /, '')
-  return { child, base, logs, garbage, stderr, exited, waitFor }
-}
 
 const incoming = (logs: LogLine[]) => logs.filter((l) => l.msg === 'incoming request')
 

@@ -137,6 +137,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the e-mail address with the mailed token
+         * @description Sets `emailVerified`. A used token sent again still succeeds while the account is verified; an unknown, expired or superseded one is 400 `auth.verify_email.invalid_token`.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a new verification mail
+         * @description Always 200. A mail (with a new token that voids the older ones) goes only to an existing, active, unverified account.
+         */
+        post: operations["resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/forgot-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset link
+         * @description Always 200 with the same body and timing. An existing active account, verified or not, gets a link valid for PASSWORD_RESET_TTL_S.
+         */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the mailed token
+         * @description Revokes every session, clears the lockout, marks the e-mail verified and mails a notice. 400 `auth.reset_password.invalid_token` for a bad, used or expired token.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/change-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password
+         * @description Revokes every session but the caller’s own and mails a notice. 401 `auth.change_password.invalid_current` (counts toward the lockout), 401 `auth.login.account_locked`, 400 `auth.change_password.same_as_current`.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user’s active sessions */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one session out
+         * @description 400 `auth.sessions.cannot_revoke_current` for the caller’s own session; 404 `auth.sessions.not_found` for an unknown one or another user’s.
+         */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign every other session out
+         * @description Revokes every session of the user but the current one.
+         */
+        post: operations["revokeOtherSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -1462,6 +1619,1842 @@ export interface operations {
                             status: "ACTIVE" | "SUSPENDED" | "BANNED" | "DELETED" | "DEACTIVATED";
                             emailVerified: boolean;
                         };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The token of the `/verify-email?token=` link
+                     */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    resendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Trimmed and lower-cased by the server
+                     */
+                    email: string;
+                    /** @description Accepted; captcha verification is not enabled in this deployment */
+                    captchaToken?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Trimmed and lower-cased by the server
+                     */
+                    email: string;
+                    /** @description Accepted; captcha verification is not enabled in this deployment */
+                    captchaToken?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The token of the `/reset-password?token=` link
+                     */
+                    token: string;
+                    /** @description 8-128 characters with an upper-case letter, a lower-case letter and a digit */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    currentPassword: string;
+                    /** @description 8-128 characters with an upper-case letter, a lower-case letter and a digit */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Browser and OS from the User-Agent */
+                            device: string | null;
+                            /** @description `a.b.c.***`, or the /48 of an IPv6 */
+                            ipMasked: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            lastActiveAt: string;
+                            /** @description The session of the access token used for this call */
+                            isCurrent: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session id from `GET /sessions` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    revokeOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
                     };
                 };
             };

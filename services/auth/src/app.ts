@@ -16,6 +16,9 @@ import { type AuthSchema, schema } from './db/schema.js'
 import { createAuthService } from './domain/auth-service.js'
 import { argon2Hasher, type PasswordHasher } from './domain/password-hasher.js'
 import { deprioritizeWorkerThreads } from './lib/thread-priority.js'
+import { fileTransport, type MailTransport, smtpTransport } from './mail/mail-transport.js'
+import { createOutboxSender } from './mail/outbox-sender.js'
+import { backgroundJobs } from './plugins/background-jobs.js'
 import { authRoutes } from './routes/auth-routes.js'
 import { jwksRoute } from './routes/jwks-route.js'
 import { AUTH_PREFIX } from './routes/refresh-cookie.js'
@@ -36,6 +39,8 @@ export interface BuildAuthAppOptions {
   logger?: ServiceAppOptions['logger']
   /** Close the database with the app (after queued writes are flushed); default: when the app opened it. */
   closeDatabase?: boolean
+  /** Where mail goes; by default SMTP when SMTP_URL is set, `.eml` files otherwise. */
+  mailTransport?: MailTransport
 }
 
 /** Builds the auth service: shared HTTP conventions, cookies, token verification, the auth routes. */
@@ -52,8 +57,23 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     ready: database.ping,
     logger: options.logger,
   })
-  if (options.closeDatabase ?? !options.database) app.addHook('onClose', () => database.close())
   const now = options.now ?? (() => new Date())
+  const sender = createOutboxSender({
+    db: database.db,
+    config,
+    transport:
+      options.mailTransport ??
+      (config.mail.smtpUrl ? smtpTransport(config.mail) : fileTransport(config.mail, app.log)),
+    now,
+    log: app.log.child({ component: 'mail' }),
+  })
+  backgroundJobs(app, {
+    database,
+    config,
+    sender,
+    now,
+    closeDatabase: options.closeDatabase ?? !options.database,
+  })
   const service = createAuthService({
     db: database.db,
     config,
@@ -62,6 +82,7 @@ export async function buildAuthApp(options: BuildAuthAppOptions) {
     sign: options.sign ?? createAccessTokenSigner(config.tokens),
     now,
     log: app.log,
+    wakeMailer: sender.wake,
   })
   // Once argon2 has started libuv's thread pool, let the event loop come first (see thread-priority.ts).
   void service.warmUp.then(() => {

@@ -43,6 +43,15 @@ export const AuthEnv = Type.Object({
   LOGIN_SLOWDOWN_MAX_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
   LOGIN_FAILURE_MEMORY_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
   LOGIN_TRUSTED_NETWORK_SECONDS: Type.Integer({ default: 30 * 86_400, minimum: 0 }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ default: 'BIO.RE <no-reply@localhost>', minLength: 3 }),
+  APP_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/?#]+$' }),
+  EMAIL_VERIFY_TTL_S: Type.Integer({ default: 86_400, minimum: 60 }),
+  PASSWORD_RESET_TTL_S: Type.Integer({ default: 3600, minimum: 60 }),
+  MAIL_POLL_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  MAIL_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1 }),
+  MAIL_RETRY_BASE_MS: Type.Integer({ default: 2000, minimum: 10 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 0 }),
 })
 export type AuthEnv = Static<typeof AuthEnv>
 
@@ -67,6 +76,10 @@ export interface AuthConfig {
   /** Niceness of the threads that hash (all but the event loop's); 0 leaves them alone. */
   hashThreadNiceness: number
   loginThrottle: LoginThrottlePolicy
+  mail: MailConfig
+  accountTokens: { verifyEmailTtlSeconds: number; passwordResetTtlSeconds: number }
+  /** Days an audit event is kept; 0 keeps them forever. */
+  auditRetentionDays: number
 }
 
 const invalid = (name: string, problem: string) =>
@@ -92,6 +105,18 @@ function authPublicKeys(env: AuthEnv): string[] {
   return [own.key, ...verifyOnly]
 }
 
+export interface MailConfig {
+  /** `smtp(s)://user:pass@host:port`; unset: mails are written as `.eml` files under `dir`. */
+  smtpUrl: string | undefined
+  from: string
+  /** The web app's origin; mail links point at its pages. */
+  appUrl: string
+  dir: string
+  pollIntervalMs: number
+  maxAttempts: number
+  retryBaseMs: number
+}
+
 /** Reads and validates the auth service's environment; throws ConfigError listing every problem. */
 export function loadAuthConfig(source: Env): AuthConfig {
   const env = loadEnv(AuthEnv, source)
@@ -102,6 +127,9 @@ export function loadAuthConfig(source: Env): AuthConfig {
   // auth's own verifiers (and every other one) refuse a lifetime above JWT_MAX_LIFETIME_S.
   if (env.ACCESS_TOKEN_TTL_S > env.JWT_MAX_LIFETIME_S)
     throw invalid('ACCESS_TOKEN_TTL_S', 'must not exceed JWT_MAX_LIFETIME_S')
+  // In production a mail that lands in a local file is a mail nobody receives.
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL)
+    throw new ConfigError('Invalid configuration:\n  SMTP_URL: required when NODE_ENV=production')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.AUTH_PORT),
@@ -133,5 +161,19 @@ export function loadAuthConfig(source: Env): AuthConfig {
       memorySeconds: env.LOGIN_FAILURE_MEMORY_SECONDS,
       trustedNetworkSeconds: env.LOGIN_TRUSTED_NETWORK_SECONDS,
     },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      appUrl: env.APP_URL,
+      dir: `${env.DATA_DIR}/mail`,
+      pollIntervalMs: env.MAIL_POLL_INTERVAL_MS,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: env.MAIL_RETRY_BASE_MS,
+    },
+    accountTokens: {
+      verifyEmailTtlSeconds: env.EMAIL_VERIFY_TTL_S,
+      passwordResetTtlSeconds: env.PASSWORD_RESET_TTL_S,
+    },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
   }
 }

@@ -59,4 +59,30 @@ export const AuthErrors = defineErrors({
     message: 'This account cannot be refreshed',
     i18nKey: 'auth.refresh.account_suspended',
   },
+  VERIFY_EMAIL_INVALID_TOKEN: {
+    status: 400,
+    message: 'The verification link is invalid or expired',
+    i18nKey: 'auth.verify_email.invalid_token',
+  },
+  RESET_PASSWORD_INVALID_TOKEN: {
+    status: 400,
+    message: 'The reset link is invalid, used or expired',
+    i18nKey: 'auth.reset_password.invalid_token',
+  },
+  CHANGE_PASSWORD_INVALID_CURRENT: {
+    status: 401,
+    message: 'The current password is wrong',
+    i18nKey: 'auth.change_password.invalid_current',
+  },
+  CHANGE_PASSWORD_SAME_AS_CURRENT: {
+    status: 400,
+    message: 'The new password must differ from the current one',
+    i18nKey: 'auth.change_password.same_as_current',
+  },
+  SESSION_CANNOT_REVOKE_CURRENT: {
+    status: 400,
+    message: 'The current session cannot be revoked here; sign out instead',
+    i18nKey: 'auth.sessions.cannot_revoke_current',
+  },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session', i18nKey: 'auth.sessions.not_found' },
 })

@@ -30,16 +30,33 @@ afterAll(async () => {
   await h?.close()
 })
 
-const BODY_ROUTES = ['register', 'login', 'refresh', 'logout'] as const
+const BODY_ROUTES = [
+  'register',
+  'login',
+  'refresh',
+  'logout',
+  'verify-email',
+  'resend-verification',
+  'forgot-password',
+  'reset-password',
+  'change-password',
+] as const
 type Route = (typeof BODY_ROUTES)[number]
 
+const TOKEN = '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e'
 /** A body each route accepts (register's e-mail is unique per call). */
-const validBody = (route: Route): Record<string, unknown> =>
-  route === 'register'
-    ? newUser()
-    : route === 'login'
-      ? { email: 'someone@example.com', password: 'Whatever1' }
-      : { refreshToken: 'some-token' }
+const VALID_BODIES: Record<Route, () => Record<string, unknown>> = {
+  register: () => newUser(),
+  login: () => ({ email: 'someone@example.com', password: 'Whatever1' }),
+  refresh: () => ({ refreshToken: 'some-token' }),
+  logout: () => ({ refreshToken: 'some-token' }),
+  'verify-email': () => ({ token: TOKEN }),
+  'resend-verification': () => ({ email: 'someone@example.com' }),
+  'forgot-password': () => ({ email: 'someone@example.com' }),
+  'reset-password': () => ({ token: TOKEN, newPassword: 'Whatever-New1' }),
+  'change-password': () => ({ currentPassword: 'Whatever1', newPassword: 'Whatever-New1' }),
+}
+const validBody = (route: Route): Record<string, unknown> => VALID_BODIES[route]()
 
 async function countSessions(): Promise<number> {
   const [row] = (await h.database.db.execute(
@@ -50,6 +67,15 @@ async function countSessions(): Promise<number> {
   return row!.n
 }
 
+/** Rows of the tables the account routes write: outbox, tokens, audit events. */
+async function countOtherWrites(): Promise<Record<string, number>> {
+  const [row] = (await h.database.db.execute(
+    sql`select (select count(*)::int from mail_outbox) as outbox, (select count(*)::int from account_tokens) as tokens,
+        (select count(*)::int from auth_audit_events) as audit`,
+  )) as unknown as Record<string, number>[]
+  return row!
+}
+
 /** Runs `send` and asserts a 4xx envelope with no user or session written. */
 async function expectRejected(
   send: () => Promise<LightMyRequestResponse>,
@@ -58,6 +84,7 @@ async function expectRejected(
 ): Promise<ReturnType<typeof expectError>> {
   const users = await countUsers(h)
   const sessions = await countSessions()
+  const others = await countOtherWrites()
   const res = await send()
   expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400)
   expect(res.statusCode, res.body).toBeLessThan(500)
@@ -65,6 +92,7 @@ async function expectRejected(
   expect(refreshCookieOf(res)?.value ?? '').toBe('')
   expect(await countUsers(h)).toBe(users)
   expect(await countSessions()).toBe(sessions)
+  expect(await countOtherWrites()).toEqual(others)
   return error
 }
 

@@ -81,9 +81,26 @@ describe('loadAuthConfig: defaults', () => {
   })
 
   it('makes the cookie Secure in production unless COOKIE_SECURE says otherwise', () => {
-    expect(load({ NODE_ENV: 'production' }).cookie.secure).toBe(true)
+    const smtp = { SMTP_URL: 'smtp://user:pass@127.0.0.1:2525' }
+    expect(load({ NODE_ENV: 'production', ...smtp }).cookie.secure).toBe(true)
     expect(load({ NODE_ENV: 'test' }).cookie.secure).toBe(false)
-    expect(load({ NODE_ENV: 'production', COOKIE_SECURE: 'false' }).cookie.secure).toBe(false)
+    expect(load({ NODE_ENV: 'production', COOKIE_SECURE: 'false', ...smtp }).cookie.secure).toBe(false)
+  })
+
+  it('refuses to start in production without SMTP_URL; elsewhere mail goes to .eml files under DATA_DIR', () => {
+    expect(configError({ JWT_SECRET: TEST_SECRET, NODE_ENV: 'production' }).message).toMatch(/SMTP_URL/)
+    expect(configError({ JWT_SECRET: TEST_SECRET, SMTP_URL: 'http://x' }).message).toMatch(/SMTP_URL/)
+    expect(configError({ JWT_SECRET: TEST_SECRET, APP_URL: 'https://app.bio.re/' }).message).toMatch(
+      /APP_URL/,
+    )
+    const dev = load({ DATA_DIR: '/tmp/bio' })
+    expect(dev.mail).toMatchObject({
+      smtpUrl: undefined,
+      dir: '/tmp/bio/mail',
+      appUrl: 'http://localhost:3000',
+    })
+    expect(dev.accountTokens).toEqual({ verifyEmailTtlSeconds: 86_400, passwordResetTtlSeconds: 3600 })
+    expect(dev.auditRetentionDays).toBe(365)
     expect(load({ COOKIE_SECURE: 'true', COOKIE_DOMAIN: '.bio.re' }).cookie).toEqual({
       secure: true,
       domain: '.bio.re',

@@ -286,15 +286,23 @@ describe('OpenAPI', () => {
     return { doc, ops }
   }
 
-  it('is OpenAPI 3.1 and lists the five auth operations', async () => {
+  it('is OpenAPI 3.1 and lists the auth operations', async () => {
     const { doc, ops } = await operations()
     expect(doc.openapi).toMatch(/^3\.1\./)
     expect(ops.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
+      `delete ${AUTH}/sessions/{id}`,
       `get ${AUTH}/me`,
+      `get ${AUTH}/sessions`,
+      `post ${AUTH}/change-password`,
+      `post ${AUTH}/forgot-password`,
       `post ${AUTH}/login`,
       `post ${AUTH}/logout`,
       `post ${AUTH}/refresh`,
       `post ${AUTH}/register`,
+      `post ${AUTH}/resend-verification`,
+      `post ${AUTH}/reset-password`,
+      `post ${AUTH}/sessions/revoke-all`,
+      `post ${AUTH}/verify-email`,
     ])
   })
 
@@ -317,6 +325,14 @@ describe('OpenAPI', () => {
       refresh: ['400', '401', '413', '415', '429'],
       logout: ['400', '413', '415', '429'],
       me: ['401', '429'],
+      verifyEmail: ['400', '413', '415', '429'],
+      resendVerification: ['400', '413', '415', '429'],
+      forgotPassword: ['400', '413', '415', '429'],
+      resetPassword: ['400', '413', '415', '429'],
+      changePassword: ['400', '401', '413', '415', '429'],
+      listSessions: ['401', '429'],
+      revokeSession: ['400', '401', '404', '429'],
+      revokeOtherSessions: ['401', '429'],
     }
     for (const { op } of ops) {
       const statuses = Object.keys(op.responses ?? {})

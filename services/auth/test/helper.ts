@@ -1,6 +1,8 @@
-import type { GeoLookup } from '@bio/shared'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type GeoLookup, rowsOf } from '@bio/shared'
 import { type AppHarness, appHarness, migratedTestDatabase } from '@bio/shared/testing'
-import { eq, sql } from 'drizzle-orm'
+import { eq, type SQL, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
@@ -15,6 +17,8 @@ import {
   users,
 } from '../src/db/schema.js'
 import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
+import type { MailTransport } from '../src/mail/mail-transport.js'
+import { memoryTransport } from './mail-capture.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
 
@@ -29,6 +33,8 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
     // Load shedding reacts to the machine, not to the code under test: a busy CI box must not turn
     // answers into 503s. overload.test.ts switches it on with its own thresholds.
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Apps built without a mail transport write .eml files under DATA_DIR: keep them out of the repo.
+    DATA_DIR: join(tmpdir(), 'bio-auth-test'),
     ...(dbUrl ? { AUTH_DATABASE_URL: dbUrl } : {}),
     ...env,
   })
@@ -36,7 +42,14 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
 
 export type AuthHarness = AppHarness<
   AuthSchema,
-  { env?: Record<string, string>; now?: () => Date; hasher?: PasswordHasher; geo?: GeoLookup },
+  {
+    env?: Record<string, string>
+    now?: () => Date
+    hasher?: PasswordHasher
+    geo?: GeoLookup
+    /** Where the app's mail goes; an in-memory transport by default. */
+    mail?: MailTransport
+  },
   Awaited<ReturnType<typeof buildAuthApp>>
 >
 
@@ -58,6 +71,7 @@ export async function authHarness(): Promise<AuthHarness> {
         geo: options.geo,
         now: options.now,
         logger: false,
+        mailTransport: options.mail ?? memoryTransport(),
       }),
     {},
   )
@@ -225,4 +239,27 @@ export function testClock(start = new Date()) {
 /** Deletes a user row (its refresh sessions go with it: ON DELETE CASCADE). */
 export async function deleteUser(h: AuthHarness, id: string): Promise<void> {
   await h.database.db.delete(users).where(eq(users.id, id))
+}
+
+/** An app whose mail lands in memory, and that memory: `mail.next(m => ...)` waits for a mail. */
+export async function appWithMail(
+  h: AuthHarness,
+  options: Omit<Parameters<AuthHarness['build']>[0] & {}, 'mail'> = {},
+) {
+  const mail = memoryTransport()
+  const app = await h.build({ ...options, mail })
+  await app.ready()
+  return { app, mail }
+}
+
+/** The next mail of `kind`'s subject to `to`, once the outbox sender has handed it over. */
+export async function mailTo(mail: ReturnType<typeof memoryTransport>, to: string, subject?: RegExp) {
+  return mail.next((m) => m.to === to && (subject === undefined || subject.test(m.subject)))
+}
+
+export const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` })
+
+/** Rows of a raw query, on either driver. */
+export async function query<T = Record<string, unknown>>(h: AuthHarness, text: SQL): Promise<T[]> {
+  return rowsOf<T>(await h.database.db.execute(text))
 }

@@ -1,5 +1,5 @@
-import { type DatabaseHandle, openDatabase } from '@bio/shared'
-import { eq } from 'drizzle-orm'
+import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
+import { eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
@@ -8,6 +8,7 @@ import { parseArgon2Phc } from '../src/domain/phc-argon2.js'
 import {
   AUTH,
   type AuthApp,
+  bearer,
   expectError,
   fastHasher,
   login,
@@ -19,11 +20,13 @@ import {
   registerUser,
   testConfig,
 } from './helper.js'
+import { memoryTransport, tokenOf } from './mail-capture.js'
 
 /** The embedded database path (no AUTH_DATABASE_URL): PGlite in memory, the same migrations and routes. */
 
 let database: DatabaseHandle<AuthSchema>
 let app: AuthApp
+const mail = memoryTransport()
 
 beforeAll(async () => {
   const config = testConfig({ RATE_LIMIT_ENABLED: 'false', REFRESH_REUSE_GRACE_S: '0' })
@@ -31,7 +34,7 @@ beforeAll(async () => {
   database = await openDatabase({ ...config.db, url: undefined, dataDir: 'memory://' }, schema)
   expect(database.kind).toBe('pglite')
   await database.migrate(MIGRATIONS_FOLDER)
-  app = await buildAuthApp({ config, database, hasher: fastHasher(), logger: false })
+  app = await buildAuthApp({ config, database, hasher: fastHasher(), logger: false, mailTransport: mail })
 })
 afterAll(async () => {
   await app?.close()
@@ -126,5 +129,101 @@ describe('auth over PGlite', () => {
       payload: newUser({ displayName: 'nul\u0000byte' }),
     })
     expectError(res, 400, 'VALIDATION_FAILED')
+  })
+
+  it('verify-email, forgot/reset, change-password and sessions, with their errors and audit events', async () => {
+    const user = await registerUser(app)
+    const post = (path: string, payload: object, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: `${AUTH}${path}`, payload, headers })
+    const verifyToken = tokenOf((await mail.next((m) => m.to === user.email)).text, 'verify-email')
+    expect((await post('/verify-email', { token: verifyToken })).json()).toEqual({ success: true })
+    expect((await post('/verify-email', { token: verifyToken })).statusCode).toBe(200)
+    expectError(
+      await post('/verify-email', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e' }),
+      400,
+      'VERIFY_EMAIL_INVALID_TOKEN',
+    )
+    expect((await me(app, user.accessToken)).json().data.emailVerified).toBe(true)
+    expect((await post('/resend-verification', { email: user.email })).statusCode).toBe(200)
+
+    const other = await login(app, user.email, user.password)
+    expect((await post('/forgot-password', { email: user.email })).statusCode).toBe(200)
+    const resetToken = tokenOf(
+      (await mail.next((m) => m.to === user.email && /reset/i.test(m.subject))).text,
+      'reset-password',
+    )
+    expect(
+      (await post('/reset-password', { token: resetToken, newPassword: 'Pglite-Reset1' })).statusCode,
+    ).toBe(200)
+    expectError(
+      await post('/reset-password', { token: resetToken, newPassword: 'Pglite-Reset2' }),
+      400,
+      'RESET_PASSWORD_INVALID_TOKEN',
+    )
+    expectError(await refreshWithBody(app, refreshCookieOf(other)!.value), 401)
+
+    const a = await login(app, user.email, 'Pglite-Reset1')
+    const b = await login(app, user.email, 'Pglite-Reset1')
+    const access = a.json().data.accessToken as string
+    expectError(
+      await post(
+        '/change-password',
+        { currentPassword: 'Pglite-Reset1', newPassword: 'Pglite-Reset1' },
+        bearer(access),
+      ),
+      400,
+      'CHANGE_PASSWORD_SAME_AS_CURRENT',
+    )
+    expectError(
+      await post(
+        '/change-password',
+        { currentPassword: 'Nope-Nope1', newPassword: 'Pglite-Change1' },
+        bearer(access),
+      ),
+      401,
+      'CHANGE_PASSWORD_INVALID_CURRENT',
+    )
+    expect(
+      (
+        await post(
+          '/change-password',
+          { currentPassword: 'Pglite-Reset1', newPassword: 'Pglite-Change1' },
+          bearer(access),
+        )
+      ).statusCode,
+    ).toBe(200)
+    expectError(await refreshWithBody(app, refreshCookieOf(b)!.value), 401)
+
+    await login(app, user.email, 'Pglite-Change1')
+    await login(app, user.email, 'Pglite-Change1')
+    const sessions = (
+      await app.inject({ method: 'GET', url: `${AUTH}/sessions`, headers: bearer(access) })
+    ).json().data as { id: string; isCurrent: boolean }[]
+    expect(sessions).toHaveLength(3)
+    const current = sessions.find((s) => s.isCurrent)!
+    const del = (id: string) =>
+      app.inject({ method: 'DELETE', url: `${AUTH}/sessions/${id}`, headers: bearer(access) })
+    expectError(await del(current.id), 400, 'SESSION_CANNOT_REVOKE_CURRENT')
+    expect((await del(sessions.find((s) => !s.isCurrent)!.id)).statusCode).toBe(200)
+    expectError(await del('0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e'), 404, 'SESSION_NOT_FOUND')
+    expect((await post('/sessions/revoke-all', {}, bearer(access))).statusCode).toBe(200)
+    const left = (
+      await app.inject({ method: 'GET', url: `${AUTH}/sessions`, headers: bearer(access) })
+    ).json().data
+    expect(left).toEqual([expect.objectContaining({ id: current.id, isCurrent: true })])
+
+    const events = rowsOf<{ event: string }>(
+      await database.db.execute(
+        sql`select distinct event from auth_audit_events where user_id = ${user.userId}`,
+      ),
+    ).map((e) => e.event)
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'auth.email.verified',
+        'auth.password_reset.completed',
+        'auth.password.changed',
+        'auth.session.revoked',
+      ]),
+    )
   })
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { HOSTILE_STRINGS, hostileInput } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'
@@ -40,6 +41,27 @@ afterAll(async () => {
 
 /** Time budget per route: the properties stop early (passing) rather than overrun the file budget. */
 const RUN = { numRuns: 300, plugins: [fc.interruptAfterTimeLimit(3500)] }
+
+/**
+ * The time limit abandons a run in flight (fast-check cannot stop a predicate), and its request
+ * would then write after the next test had counted rows. Every predicate is tracked, and each
+ * test awaits its last run before it ends.
+ */
+let lastRun: Promise<unknown> = Promise.resolve()
+const tracked =
+  <A extends unknown[]>(predicate: (...args: A) => Promise<void>) =>
+  (...args: A): Promise<void> => {
+    const run = predicate(...args)
+    lastRun = run.catch(() => {})
+    return run
+  }
+async function assertSettled(run: () => Promise<void>): Promise<void> {
+  try {
+    await run()
+  } finally {
+    await lastRun
+  }
+}
 
 async function counts(): Promise<{ users: number; sessions: number }> {
   const [row] = (await h.database.db.execute(
@@ -154,6 +176,30 @@ const ROUTES = {
     valid: () => ({ refreshToken: 'VALID_REFRESH' }),
   },
   me: { method: 'GET' as const, fields: [], valid: () => ({}) },
+  'verify-email': { method: 'POST' as const, fields: ['token'], valid: () => ({ token: randomUUID() }) },
+  'resend-verification': {
+    method: 'POST' as const,
+    fields: ['email', 'captchaToken'],
+    valid: () => ({ email: known.email }),
+  },
+  'forgot-password': {
+    method: 'POST' as const,
+    fields: ['email', 'captchaToken'],
+    valid: () => ({ email: known.email }),
+  },
+  'reset-password': {
+    method: 'POST' as const,
+    fields: ['token', 'newPassword'],
+    valid: () => ({ token: randomUUID(), newPassword: 'Another-Pass1' }),
+  },
+  // A wrong current password: a success would change the password the other routes sign in with.
+  'change-password': {
+    method: 'POST' as const,
+    fields: ['currentPassword', 'newPassword'],
+    valid: () => ({ currentPassword: 'Not-The-Password1', newPassword: 'Another-Pass1' }),
+  },
+  sessions: { method: 'GET' as const, fields: [], valid: () => ({}) },
+  'sessions/revoke-all': { method: 'POST' as const, fields: [], valid: () => ({}) },
 }
 type RouteName = keyof typeof ROUTES
 
@@ -164,12 +210,20 @@ async function freshTokens(): Promise<{ access: string; refresh: string }> {
   return { access: res.json().data.accessToken, refresh: refreshCookieOf(res)!.value }
 }
 
-const SUCCESS_KEYS: Record<RouteName, string[]> = {
+/** The success `data` keys; null: `{ success: true }` with no data; 'list': an array. */
+const SUCCESS_KEYS: Record<RouteName, string[] | null | 'list'> = {
   register: ['accessToken', 'expiresIn', 'userId'],
   login: ['accessToken', 'expiresIn'],
   refresh: ['accessToken', 'expiresIn'],
   logout: ['message'],
   me: ['avatarUrl', 'displayName', 'email', 'emailVerified', 'id', 'status', 'username'],
+  'verify-email': null,
+  'resend-verification': ['message'],
+  'forgot-password': ['message'],
+  'reset-password': null,
+  'change-password': null,
+  sessions: 'list',
+  'sessions/revoke-all': null,
 }
 
 const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort()
@@ -183,47 +237,55 @@ describe.each(Object.keys(ROUTES) as RouteName[])('%s: random and hostile reques
       headers: headersArb,
       payload: payloadOf(bodyText(route.fields, route.valid)),
     })
-    await fc.assert(
-      fc.asyncProperty(arb, async ({ method, query, headers, payload }) => {
-        let body = payload
-        const wanted = new Set<string>()
-        const text = `${body?.toString('latin1') ?? ''} ${headers.authorization ?? ''} ${headers.cookie ?? ''}`
-        for (const p of ['VALID_REFRESH', 'VALID_ACCESS']) if (text.includes(p)) wanted.add(p)
-        const finalHeaders: Record<string, string> = { ...headers }
-        if (wanted.size > 0) {
-          const tokens = await freshTokens()
-          const swap = (s: string) =>
-            s.replaceAll('VALID_REFRESH', tokens.refresh).replaceAll('VALID_ACCESS', tokens.access)
-          if (body) body = Buffer.from(swap(body.toString('latin1')), 'latin1')
-          for (const [k, v] of Object.entries(finalHeaders)) finalHeaders[k] = swap(v)
-        }
-        const before = await counts()
-        const options: InjectOptions = {
-          method,
-          url: `${AUTH}/${name}${query}`,
-          headers: finalHeaders,
-          ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
-        }
-        const res = await app.inject(options)
+    await assertSettled(() =>
+      fc.assert(
+        fc.asyncProperty(
+          arb,
+          tracked(async ({ method, query, headers, payload }) => {
+            let body = payload
+            const wanted = new Set<string>()
+            const text = `${body?.toString('latin1') ?? ''} ${headers.authorization ?? ''} ${headers.cookie ?? ''}`
+            for (const p of ['VALID_REFRESH', 'VALID_ACCESS']) if (text.includes(p)) wanted.add(p)
+            const finalHeaders: Record<string, string> = { ...headers }
+            if (wanted.size > 0) {
+              const tokens = await freshTokens()
+              const swap = (s: string) =>
+                s.replaceAll('VALID_REFRESH', tokens.refresh).replaceAll('VALID_ACCESS', tokens.access)
+              if (body) body = Buffer.from(swap(body.toString('latin1')), 'latin1')
+              for (const [k, v] of Object.entries(finalHeaders)) finalHeaders[k] = swap(v)
+            }
+            const before = await counts()
+            const options: InjectOptions = {
+              method,
+              url: `${AUTH}/${name}${query}`,
+              headers: finalHeaders,
+              ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
+            }
+            const res = await app.inject(options)
 
-        expect(res.statusCode, res.body).toBeLessThan(500)
-        expect(res.statusCode).toBeGreaterThanOrEqual(200)
-        const hasBody = method !== 'HEAD' && res.statusCode !== 204
-        if (res.statusCode >= 400 && hasBody) expectError(res, res.statusCode)
-        const succeeded = res.statusCode < 300 && method === route.method
-        if (succeeded) {
-          const json = res.json() as { success: boolean; data: Record<string, unknown> }
-          expect(json.success).toBe(true)
-          expect(Object.keys(json.data).sort()).toEqual(SUCCESS_KEYS[name])
-        }
-        const after = await counts()
-        expect(after.users - before.users, 'users written').toBe(succeeded && name === 'register' ? 1 : 0)
-        const issues = succeeded && (name === 'register' || name === 'login' || name === 'refresh')
-        expect(after.sessions - before.sessions, 'refresh sessions written').toBe(issues ? 1 : 0)
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-        expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys)
-      }),
-      RUN,
+            expect(res.statusCode, res.body).toBeLessThan(500)
+            expect(res.statusCode).toBeGreaterThanOrEqual(200)
+            const hasBody = method !== 'HEAD' && res.statusCode !== 204
+            if (res.statusCode >= 400 && hasBody) expectError(res, res.statusCode)
+            const succeeded = res.statusCode < 300 && method === route.method
+            if (succeeded) {
+              const json = res.json() as { success: boolean; data: Record<string, unknown> }
+              expect(json.success).toBe(true)
+              const keys = SUCCESS_KEYS[name]
+              if (keys === null) expect(Object.keys(json)).toEqual(['success'])
+              else if (keys === 'list') expect(Array.isArray(json.data)).toBe(true)
+              else expect(Object.keys(json.data).sort()).toEqual(keys)
+            }
+            const after = await counts()
+            expect(after.users - before.users, 'users written').toBe(succeeded && name === 'register' ? 1 : 0)
+            const issues = succeeded && (name === 'register' || name === 'login' || name === 'refresh')
+            expect(after.sessions - before.sessions, 'refresh sessions written').toBe(issues ? 1 : 0)
+            expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+            expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys)
+          }),
+        ),
+        RUN,
+      ),
     )
   }, 20_000)
 })
@@ -234,19 +296,21 @@ describe('hostile path segments and ids', () => {
       fc.string({ maxLength: 40 }).map(encodeURIComponent),
       fc.constantFrom('%E0%A4%A', '%', '%00', '..', '%2e%2e', 'a'.repeat(300), "'%20OR%201=1--", '__proto__'),
     )
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(segment, { minLength: 1, maxLength: 3 }),
-        fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE'),
-        async (segments, method) => {
-          const before = await counts()
-          const res = await app.inject({ method, url: `${AUTH}/${segments.join('/')}` })
-          expect(res.statusCode, res.body).toBeLessThan(500)
-          if (res.statusCode >= 400) expectError(res, res.statusCode)
-          expect(await counts()).toEqual(before)
-        },
+    await assertSettled(() =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(segment, { minLength: 1, maxLength: 3 }),
+          fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE'),
+          tracked(async (segments: string[], method: string) => {
+            const before = await counts()
+            const res = await app.inject({ method, url: `${AUTH}/${segments.join('/')}` })
+            expect(res.statusCode, res.body).toBeLessThan(500)
+            if (res.statusCode >= 400) expectError(res, res.statusCode)
+            expect(await counts()).toEqual(before)
+          }),
+        ),
+        RUN,
       ),
-      RUN,
     )
   })
 })

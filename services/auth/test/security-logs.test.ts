@@ -386,7 +386,10 @@ describe('the refresh cookie', () => {
 
   it('NODE_ENV=production makes it Secure by default', async () => {
     const app = await buildAuthApp({
-      config: testConfig({ NODE_ENV: 'production', RATE_LIMIT_ENABLED: 'false' }, h.testDb.url),
+      config: testConfig(
+        { NODE_ENV: 'production', RATE_LIMIT_ENABLED: 'false', SMTP_URL: 'smtp://127.0.0.1:9' },
+        h.testDb.url,
+      ),
       database: h.database,
       hasher: fastHasher(),
       logger: false,

@@ -16,6 +16,11 @@ export interface DatabaseHandle<S extends Record<string, unknown>> {
   migrate(folder: string): Promise<void>
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>
+  /**
+   * LISTENs on `channel` (a dedicated connection on PostgreSQL, re-established after a drop);
+   * `onNotify` runs for every NOTIFY and after a reconnect. Resolves to a function that stops it.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -51,6 +56,10 @@ export async function openDatabase<S extends Record<string, unknown>>(
       ping: async () => {
         await client`select 1`
       },
+      listen: async (channel, onNotify) => {
+        const { unlisten } = await client.listen(channel, onNotify, onNotify)
+        return unlisten
+      },
       close: () => client.end({ timeout: 5 }),
     }
   }
@@ -70,6 +79,10 @@ export async function openDatabase<S extends Record<string, unknown>>(
     migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
     ping: async () => {
       await db.execute(sql`select 1`)
+    },
+    listen: async (channel, onNotify) => {
+      const unlisten = await client.listen(channel, onNotify)
+      return unlisten
     },
     close: () => client.close(),
   }

@@ -127,3 +127,67 @@ export const MeResult = Type.Object({
   emailVerified: Type.Boolean(),
 })
 export type MeResult = Static<typeof MeResult>
+
+const NewPassword = () =>
+  Type.String({
+    minLength: 8,
+    maxLength: 128,
+    pattern: PASSWORD_RULE,
+    description: '8-128 characters with an upper-case letter, a lower-case letter and a digit',
+  })
+
+const UUID_V4 = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$'
+/** A mailed single-use token: a UUID v4, as the contract says. */
+const MailedToken = (description: string) => Type.String({ format: 'uuid', pattern: UUID_V4, description })
+
+export const VerifyEmailBody = Type.Object(
+  { token: MailedToken('The token of the `/verify-email?token=` link') },
+  { additionalProperties: false, title: 'VerifyEmailBody' },
+)
+export type VerifyEmailBody = Static<typeof VerifyEmailBody>
+
+/** Body of resend-verification and forgot-password. */
+export const EmailBody = Type.Object(
+  {
+    email: Type.String({
+      format: 'email',
+      maxLength: 254,
+      description: 'Trimmed and lower-cased by the server',
+    }),
+    captchaToken: Type.Optional(
+      Str(4096, 'Accepted; captcha verification is not enabled in this deployment'),
+    ),
+  },
+  { additionalProperties: false, title: 'EmailBody' },
+)
+export type EmailBody = Static<typeof EmailBody>
+
+export const ResetPasswordBody = Type.Object(
+  { token: MailedToken('The token of the `/reset-password?token=` link'), newPassword: NewPassword() },
+  { additionalProperties: false, title: 'ResetPasswordBody' },
+)
+export type ResetPasswordBody = Static<typeof ResetPasswordBody>
+
+export const ChangePasswordBody = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 128 }), newPassword: NewPassword() },
+  { additionalProperties: false, title: 'ChangePasswordBody' },
+)
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>
+
+/** `{ success: true }` with no `data`: the contract's SuccessOnlyResponseDto. */
+export const SuccessOnly = Type.Object({ success: Type.Literal(true) }, { additionalProperties: false })
+
+export const SessionView = Type.Object({
+  id: Uuid(),
+  device: Type.Union([Type.String(), Type.Null()], { description: 'Browser and OS from the User-Agent' }),
+  ipMasked: Type.Union([Type.String(), Type.Null()], { description: '`a.b.c.***`, or the /48 of an IPv6' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastActiveAt: Type.String({ format: 'date-time' }),
+  isCurrent: Type.Boolean({ description: 'The session of the access token used for this call' }),
+})
+export const SessionList = Type.Array(SessionView)
+
+export const SessionIdParams = Type.Object(
+  { id: Uuid({ description: 'A session id from `GET /sessions`' }) },
+  { additionalProperties: false },
+)

@@ -1,4 +1,5 @@
 export * from './app-harness.js'
+export * from './built-server.js'
 export * from './database.js'
 export * from './db-outage.js'
 export * from './expectations.js'

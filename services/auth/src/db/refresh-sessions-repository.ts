@@ -1,6 +1,8 @@
 import type { Db } from '@bio/shared'
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne } from 'drizzle-orm'
 import { type AuthSchema, type RefreshSessionRow, refreshSessions } from './schema.js'
+
+const live = () => and(isNull(refreshSessions.rotatedAt), isNull(refreshSessions.revokedAt))
 
 export type NewRefreshSession = typeof refreshSessions.$inferInsert
 
@@ -52,11 +54,49 @@ export function refreshSessionsRepository(db: Db<AuthSchema>) {
       return rows.length
     },
 
-    async revokeByTokenHash(tokenHash: string, at: Date): Promise<void> {
-      await db
+    /** Revokes the session of a token; returns its user id, or undefined when no live session matched. */
+    async revokeByTokenHash(tokenHash: string, at: Date): Promise<string | undefined> {
+      const rows = await db
         .update(refreshSessions)
         .set({ revokedAt: at })
         .where(and(eq(refreshSessions.tokenHash, tokenHash), isNull(refreshSessions.revokedAt)))
+        .returning({ userId: refreshSessions.userId })
+      return rows[0]?.userId
+    },
+
+    /** The user's live sessions (neither rotated, revoked nor expired), most recently active first. */
+    async listActive(userId: string, now: Date): Promise<RefreshSessionRow[]> {
+      return db
+        .select()
+        .from(refreshSessions)
+        .where(and(eq(refreshSessions.userId, userId), live(), gt(refreshSessions.expiresAt, now)))
+        .orderBy(desc(refreshSessions.lastActiveAt), desc(refreshSessions.createdAt))
+    },
+
+    /** Revokes one live session of `userId`; false when there is none with that id (for this user). */
+    async revokeOne(id: string, userId: string, at: Date): Promise<boolean> {
+      const rows = await db
+        .update(refreshSessions)
+        .set({ revokedAt: at })
+        .where(and(eq(refreshSessions.id, id), eq(refreshSessions.userId, userId), live()))
+        .returning({ id: refreshSessions.id })
+      return rows.length === 1
+    },
+
+    /** Revokes every live session of `userId` but `keepId`; returns how many. */
+    async revokeAllExcept(userId: string, keepId: string, at: Date): Promise<number> {
+      const rows = await db
+        .update(refreshSessions)
+        .set({ revokedAt: at })
+        .where(
+          and(
+            eq(refreshSessions.userId, userId),
+            ne(refreshSessions.id, keepId),
+            isNull(refreshSessions.revokedAt),
+          ),
+        )
+        .returning({ id: refreshSessions.id })
+      return rows.length
     },
   }
 }

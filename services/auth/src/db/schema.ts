@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm'
 import {
+  bigserial,
   boolean,
   check,
   index,
   integer,
+  jsonb,
   pgTable,
   text,
   timestamp,
@@ -113,8 +115,118 @@ export const loginThrottles = pgTable(
   ],
 )
 
-export const schema = { users, refreshSessions, reservedUsernames, loginThrottles }
+export const ACCOUNT_TOKEN_PURPOSES = ['verify_email', 'reset_password'] as const
+export type AccountTokenPurpose = (typeof ACCOUNT_TOKEN_PURPOSES)[number]
+
+/**
+ * Single-use tokens mailed to a user (EmailVerification and PasswordReset in the contract). Only
+ * the SHA-256 of the token is stored; issuing a new one sets `invalidated_at` on the older ones.
+ */
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: ACCOUNT_TOKEN_PURPOSES }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+    invalidatedAt: tstz('invalidated_at'),
+  },
+  (t) => [
+    uniqueIndex('account_tokens_token_hash_key').on(t.tokenHash),
+    index('account_tokens_user_purpose_idx').on(t.userId, t.purpose),
+    check('account_tokens_purpose_check', sql`${t.purpose} in ('verify_email', 'reset_password')`),
+  ],
+)
+
+export const MAIL_KINDS = ['verify_email', 'reset_password', 'password_changed', 'refresh_reuse'] as const
+export type MailKind = (typeof MAIL_KINDS)[number]
+export const MAIL_STATUSES = ['pending', 'sent', 'skipped', 'failed'] as const
+
+/**
+ * The mail outbox: one row per mail to send, written in the transaction of the action that causes
+ * it. A row is an intent (kind + user, or the e-mail asked about): the sender resolves the
+ * recipient and issues any token at send time, so no raw token is ever stored.
+ */
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind', { enum: MAIL_KINDS }).notNull(),
+    userId: uuid('user_id'),
+    /** The address asked about (forgot-password, resend): cleared once the row is processed. */
+    requestedEmail: text('requested_email'),
+    /** Where the mail went, once sent. */
+    recipient: text('recipient'),
+    status: text('status', { enum: MAIL_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull().defaultNow(),
+    /** A sender holds the row until then; after a crash another (or the restarted) one takes it. */
+    leasedUntil: tstz('leased_until'),
+    lastError: text('last_error'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    processedAt: tstz('processed_at'),
+  },
+  (t) => [
+    index('mail_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    check(
+      'mail_outbox_kind_check',
+      sql`${t.kind} in ('verify_email', 'reset_password', 'password_changed', 'refresh_reuse')`,
+    ),
+    check('mail_outbox_status_check', sql`${t.status} in ('pending', 'sent', 'skipped', 'failed')`),
+  ],
+)
+
+export const AUDIT_EVENTS = [
+  'auth.register.success',
+  'auth.login.success',
+  'auth.login.failure',
+  'auth.login.locked',
+  'auth.refresh.reuse_detected',
+  'auth.logout.success',
+  'auth.email.verified',
+  'auth.password_reset.requested',
+  'auth.password_reset.completed',
+  'auth.password.changed',
+  'auth.session.revoked',
+] as const
+export type AuditEventType = (typeof AUDIT_EVENTS)[number]
+
+/** Append-only security log (a trigger refuses UPDATE); pruned by AUDIT_RETENTION_DAYS. */
+export const authAuditEvents = pgTable(
+  'auth_audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    event: text('event', { enum: AUDIT_EVENTS }).notNull(),
+    /** No foreign key: the log outlives the rows it talks about. */
+    userId: uuid('user_id'),
+    ipMasked: text('ip_masked'),
+    userAgent: text('user_agent'),
+    correlationId: text('correlation_id'),
+    details: jsonb('details').$type<Record<string, string | number | boolean>>(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('auth_audit_events_user_idx').on(t.userId, t.createdAt),
+    index('auth_audit_events_created_idx').on(t.createdAt),
+  ],
+)
+
+export const schema = {
+  users,
+  refreshSessions,
+  reservedUsernames,
+  loginThrottles,
+  accountTokens,
+  mailOutbox,
+  authAuditEvents,
+}
 export type AuthSchema = typeof schema
 export type UserRow = typeof users.$inferSelect
 export type RefreshSessionRow = typeof refreshSessions.$inferSelect
 export type LoginThrottleRow = typeof loginThrottles.$inferSelect
+export type MailOutboxRow = typeof mailOutbox.$inferSelect

@@ -49,6 +49,18 @@ export function usersRepository(db: Db<AuthSchema>) {
       return rows.map((r) => r.username)
     },
 
+    /** Replaces the password hash; `verifyEmail` also marks the address proven (a mailed reset link). */
+    async setPasswordHash(id: string, passwordHash: string, at: Date, verifyEmail = false): Promise<void> {
+      await db
+        .update(users)
+        .set({ passwordHash, updatedAt: at, ...(verifyEmail ? { emailVerified: true } : {}) })
+        .where(eq(users.id, id))
+    },
+
+    async markEmailVerified(id: string, at: Date): Promise<void> {
+      await db.update(users).set({ emailVerified: true, updatedAt: at }).where(eq(users.id, id))
+    },
+
     async recordSuccessfulLogin(id: string, at: Date, newPasswordHash?: string): Promise<void> {
       await db
         .update(users)

@@ -15,6 +15,8 @@ export interface AuthDeps {
   sign: AccessTokenSigner
   now: () => Date
   log: FastifyBaseLogger
+  /** Tells the mail sender that a commit queued mail; it delivers without waiting for its poll. */
+  wakeMailer: () => void
 }
 
 /** Facts about the caller taken from the request, never from the body. */
@@ -24,6 +26,8 @@ export interface RequestContext {
   acceptLanguage: string | undefined
   /** The request's logger (its lines carry the correlation id); `deps.log` when absent. */
   log?: FastifyBaseLogger
+  /** The request's correlation id, recorded with its audit events. */
+  correlationId?: string
 }
 
 /** A refresh token to hand to the client (cookie or body), with its lifetime. */

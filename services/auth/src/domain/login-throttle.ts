@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
+import { AppError } from '@bio/shared'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
+import { AuthErrors } from '../errors.js'
 import { clientNetwork } from '../lib/client-info.js'
 import { normalizeEmail } from '../lib/email-policy.js'
 import type { AuthDeps } from './context.js'
@@ -21,6 +23,13 @@ export function throttleKeys(email: string, ip: string): ThrottleKeys {
     email: { key: emailKey, scope: 'email', emailKey },
   }
 }
+
+/** The answer to an attempt the throttle refuses (sign-in, or a password change). */
+export const accountLocked = (retryAfterSeconds: number) =>
+  new AppError(AuthErrors.ACCOUNT_LOCKED, {
+    i18nVars: { retryAfterSeconds },
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  })
 
 /** How many counted attempts pass between two prunes of expired counters (per instance). */
 const PRUNE_EVERY = 200

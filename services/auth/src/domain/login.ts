@@ -3,8 +3,9 @@ import type { UserRow } from '../db/schema.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { normalizeEmail } from '../lib/email-policy.js'
+import { audit } from './audit.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
-import { createLoginThrottle, throttleKeys } from './login-throttle.js'
+import { accountLocked, createLoginThrottle, throttleKeys } from './login-throttle.js'
 import { issueTokens } from './session-issuer.js'
 
 const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT_SUSPENDED>> = {
@@ -16,10 +17,11 @@ const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT
 
 /**
  * Verifies e-mail + password. Every attempt, for a known e-mail or not, does the same work in the
- * same order: take an attempt from the throttle (or be refused: ACCOUNT_LOCKED), look the user up,
- * verify one argon2 hash (the user's, or a dummy one), then answer. So an unknown e-mail and a
- * wrong password give the same INVALID_CREDENTIALS at the same cost, and the throttle treats both
- * alike. The account's status is only revealed to someone who knows the password.
+ * same order: take an attempt from the throttle, look the user up (then be refused, ACCOUNT_LOCKED,
+ * if the throttle said so), verify one argon2 hash (the user's, or a dummy one), record the audit event, then answer. So an
+ * unknown e-mail and a wrong password give the same INVALID_CREDENTIALS at the same cost, and the
+ * throttle treats both alike. The account's status is only revealed to someone who knows the
+ * password.
  */
 export function createLogin(deps: AuthDeps) {
   const dummyHash = deps.hasher.hash('dummy-password-for-timing')
@@ -30,18 +32,24 @@ export function createLogin(deps: AuthDeps) {
     const email = normalizeEmail(input.email)
     const keys = throttleKeys(email, ctx.ip)
     const attempt = await throttle.takeAttempt(keys, now)
+    // Looked up on a refusal too (for the audit event), so a locked known e-mail and a locked
+    // unknown one still cost the same.
+    const user = await usersRepository(deps.db).findByEmail(email)
     if (!attempt.allowed) {
-      const { retryAfterSeconds } = attempt
-      throw new AppError(AuthErrors.ACCOUNT_LOCKED, {
-        i18nVars: { retryAfterSeconds },
-        headers: { 'retry-after': String(retryAfterSeconds) },
+      await audit(deps, deps.db, ctx, 'auth.login.locked', user?.id ?? null, {
+        retryAfterSeconds: attempt.retryAfterSeconds,
       })
+      throw accountLocked(attempt.retryAfterSeconds)
     }
 
-    const user = await usersRepository(deps.db).findByEmail(email)
     const hash = user?.passwordHash ?? (await dummyHash)
     const verified = await deps.hasher.verify(hash, input.password)
-    if (!user?.passwordHash || !verified) throw new AppError(AuthErrors.INVALID_CREDENTIALS)
+    if (!user?.passwordHash || !verified) {
+      await audit(deps, deps.db, ctx, 'auth.login.failure', user?.id ?? null, {
+        reason: user?.passwordHash ? 'wrong_password' : 'unknown_email',
+      })
+      throw new AppError(AuthErrors.INVALID_CREDENTIALS)
+    }
     const statusError = STATUS_ERRORS[user.status]
     if (statusError) throw new AppError(statusError)
 
@@ -51,7 +59,9 @@ export function createLogin(deps: AuthDeps) {
     const tokens = await deps.db.transaction(async (tx) => {
       await usersRepository(tx).recordSuccessfulLogin(user.id, now, rehash)
       await throttle.recordSuccess(tx, keys, now)
-      return issueTokens(deps, tx, user.id, ctx)
+      const issued = await issueTokens(deps, tx, user.id, ctx)
+      await audit(deps, tx, ctx, 'auth.login.success', user.id, { sessionId: issued.sessionId })
+      return issued
     })
     return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   }

@@ -1,9 +1,11 @@
 import { AppError, type RegisterBody } from '@bio/shared'
+import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
 import { resolveLocale } from '../lib/locale.js'
 import { looksReserved } from '../lib/username-fold.js'
+import { audit } from './audit.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
 import { newReferralCode } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
@@ -11,8 +13,9 @@ import { issueTokens } from './session-issuer.js'
 /**
  * Creates an account and signs it in. Order: kill switch, e-mail policy, locale,
  * hash (outside the transaction: it is slow), then one transaction for the reserved-name check (names
- * compared by their look-alike skeleton, see username-fold.ts), the
- * referral lookup, the user row and the first refresh session. Uniqueness is the database's job:
+ * compared by their look-alike skeleton, see username-fold.ts), the referral lookup, the user row,
+ * the first refresh session, the verification mail and the audit event. Uniqueness is the
+ * database's job:
  * two concurrent sign-ups with one e-mail give one user and one EMAIL_TAKEN.
  */
 export async function register(
@@ -43,7 +46,7 @@ export async function register(
   const passwordHash = await deps.hasher.hash(input.password)
   const now = deps.now()
 
-  return deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const users = usersRepository(tx)
     if (username && looksReserved(username, await users.reservedUsernames())) {
       throw new AppError(AuthErrors.USERNAME_RESERVED)
@@ -78,6 +81,10 @@ export async function register(
       updatedAt: now,
     })
     const tokens = await issueTokens(deps, tx, userId, ctx)
+    await mailOutboxRepository(tx).enqueue({ kind: 'verify_email', userId }, now)
+    await audit(deps, tx, ctx, 'auth.register.success', userId, { sessionId: tokens.sessionId })
     return { userId, accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
   })
+  deps.wakeMailer()
+  return result
 }

@@ -1,7 +1,9 @@
 import { AppError } from '@bio/shared'
+import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
+import { audit } from './audit.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
 import { hashRefreshToken } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
@@ -31,7 +33,15 @@ async function detectReuse(
   sessionId: string,
   ctx: RequestContext,
 ): Promise<never> {
-  const revoked = await refreshSessionsRepository(deps.db).revokeAllForUser(userId, deps.now())
+  const now = deps.now()
+  // The revocation, the owner's security mail and the audit event commit together.
+  const revoked = await deps.db.transaction(async (tx) => {
+    const n = await refreshSessionsRepository(tx).revokeAllForUser(userId, now)
+    await mailOutboxRepository(tx).enqueue({ kind: 'refresh_reuse', userId }, now)
+    await audit(deps, tx, ctx, 'auth.refresh.reuse_detected', userId, { sessionId, revoked: n })
+    return n
+  })
+  deps.wakeMailer()
   // The request's logger, so the warning carries the correlation id of the request that tripped it.
   const log = ctx.log ?? deps.log
   log.warn({ userId, sessionId, revoked }, 'refresh token reuse detected; all sessions revoked')
@@ -74,7 +84,11 @@ export async function rotateRefreshToken(
 }
 
 /** Revokes the presented token's session, if any. Idempotent: no token or an unknown one is fine. */
-export async function logout(deps: AuthDeps, token: string | undefined): Promise<void> {
+export async function logout(deps: AuthDeps, token: string | undefined, ctx: RequestContext): Promise<void> {
   if (!token) return
-  await refreshSessionsRepository(deps.db).revokeByTokenHash(hashRefreshToken(token), deps.now())
+  const now = deps.now()
+  await deps.db.transaction(async (tx) => {
+    const userId = await refreshSessionsRepository(tx).revokeByTokenHash(hashRefreshToken(token), now)
+    if (userId) await audit(deps, tx, ctx, 'auth.logout.success', userId)
+  })
 }

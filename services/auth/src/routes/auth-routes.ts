@@ -16,15 +16,10 @@ import {
 import type { FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthService } from '../domain/auth-service.js'
-import type { RequestContext } from '../domain/context.js'
+import { accountRoutes } from './account-routes.js'
 import { refreshCookie } from './refresh-cookie.js'
-
-const contextOf = (req: FastifyRequest): RequestContext => ({
-  ip: req.clientIp,
-  userAgent: req.headers['user-agent'],
-  acceptLanguage: req.headers['accept-language'],
-  log: req.log,
-})
+import { contextOf } from './request-context.js'
+import { sessionRoutes } from './session-routes.js'
 
 /**
  * Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail; the
@@ -129,7 +124,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
       },
     },
     async (req, reply) => {
-      await service.logout(cookie.read(req, req.body))
+      await service.logout(cookie.read(req, req.body), contextOf(req))
       cookie.clear(reply)
       return success({ message: 'Logged out successfully' })
     },
@@ -150,4 +145,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
     },
     async (req) => success(await service.me(req.auth!.sub)),
   )
+
+  await app.register(accountRoutes, { service })
+  await app.register(sessionRoutes, { service })
 }
