@@ -8,6 +8,7 @@ import Fastify from 'fastify'
 import { loadAnalyticsConfig } from '../../services/analytics/dist/config.js'
 import { schema } from '../../services/analytics/dist/db/schema.js'
 import { createIngestPipeline } from '../../services/analytics/dist/ingest/ingest-pipeline.js'
+import { isoMicros, preciseNow } from '../../services/analytics/dist/lib/clock.js'
 import { openDatabase } from '../../shared/dist/index.js'
 
 const config = loadAnalyticsConfig(process.env)
@@ -15,7 +16,8 @@ const database = await openDatabase(config.db, schema)
 const app = Fastify({ logger: false })
 const ingest = createIngestPipeline(database.db, config.ingest, app.log, database.ping)
 app.patch('/api/v1/analytics/session/:id/heartbeat', async (req) => {
-  await ingest.heartbeats.submit(req.params.id)
+  // The item the service's heartbeat route submits for a beat without a body.
+  await ingest.heartbeats.submit({ id: req.params.id, seq: null, at: isoMicros(preciseNow()) })
   return { success: true, data: { ok: true } }
 })
 app.get('/readyz', async () => ({ success: true, data: { status: 'ready' } }))

@@ -21,6 +21,8 @@ const OLD = 'rotation-old-shared-secret-of-32-bytes-or-more'
 const NEW = 'rotation-new-shared-secret-of-32-bytes-or-more'
 const COMMON = {
   NODE_ENV: 'production',
+  // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+  SMTP_URL: 'smtp://127.0.0.1:9',
   LOG_LEVEL: 'warn',
   RATE_LIMIT_ENABLED: 'false',
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',

@@ -90,6 +90,8 @@ beforeAll(async () => {
   authDb = await createTestDatabase('packaged')
   auth = await startBuiltServer('auth', await freePort(), {
     NODE_ENV: 'production',
+    // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+    SMTP_URL: 'smtp://127.0.0.1:9',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_ENABLED: 'false',
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
