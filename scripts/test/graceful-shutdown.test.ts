@@ -1,6 +1,10 @@
-import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { type BuiltServer, lockTable, type ServerLogLine, startBuiltServer } from '@bio/shared/testing'
+import {
+  type BuiltServer,
+  buildServices,
+  lockTable,
+  type ServerLogLine,
+  startBuiltServer,
+} from '@bio/shared/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
@@ -12,7 +16,6 @@ import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/
  * that overruns the budget exits 1. Their logs are one JSON object per line with the correlation id.
  */
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const SHUTDOWN_TIMEOUT_MS = 5000
 const SECRETS = {
   JWT_SECRET: 'graceful-shutdown-test-secret-32-bytes-or-more!',
@@ -27,10 +30,7 @@ let analyticsDb: TestDatabase
 
 beforeAll(async () => {
   // `npm test` builds first; a direct `vitest run` gets an up-to-date build here (a no-op when fresh).
-  execFileSync(`${root}node_modules/.bin/tsc`, ['-b', 'services/auth', 'services/analytics'], {
-    cwd: root,
-    stdio: 'inherit',
-  })
+  buildServices()
   ;[authDb, analyticsDb] = await Promise.all([createTestDatabase('sigterm'), createTestDatabase('sigterm')])
 }, 60_000)
 afterAll(async () => {
@@ -41,18 +41,20 @@ type LogLine = ServerLogLine
 type Running = BuiltServer
 
 const startServer = (service: 'auth' | 'analytics', env: Record<string, string>): Promise<Running> =>
-  startBuiltServer(root, service, {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_ENABLED: 'false',
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
-    ...(service === 'auth' ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
-    ...SECRETS,
-    ...env,
+  startBuiltServer(service, {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_ENABLED: 'false',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+      ...(service === 'auth' ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
+      ...SECRETS,
+      ...env,
+    },
   })
 
 const incoming = (logs: LogLine[]) => logs.filter((l) => l.msg === 'incoming request')

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { accessClaims, edKeyPair, hmacToken, hsHeader, type TokenAttackContext } from '@bio/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 import {
+  accessClaims,
   type BuiltServer,
   buildServices,
+  edKeyPair,
   freePort,
-  registerOverHttp,
+  hmacToken,
+  hsHeader,
   startBuiltServer,
-} from './built-server.js'
+  type TokenAttackContext,
+} from '@bio/shared/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
+import { registerOverHttp } from './built-server.js'
 
 /**
  * The README's zero-downtime runbook for the shared key, over the built servers as real processes
@@ -55,11 +59,14 @@ async function restart(
 ) {
   await running[service]?.stop()
   const db = service === 'auth' ? 'AUTH_DATABASE_URL' : 'ANALYTICS_DATABASE_URL'
-  running[service] = await startBuiltServer(service, ports[service], {
-    ...COMMON,
-    [db]: (service === 'auth' ? authDb : analyticsDb).url,
-    JWT_SECRET: keys.JWT_SECRET,
-    JWT_VERIFY_SECRETS: keys.JWT_VERIFY_SECRETS ?? '',
+  running[service] = await startBuiltServer(service, {
+    port: ports[service],
+    env: {
+      ...COMMON,
+      [db]: (service === 'auth' ? authDb : analyticsDb).url,
+      JWT_SECRET: keys.JWT_SECRET,
+      JWT_VERIFY_SECRETS: keys.JWT_VERIFY_SECRETS ?? '',
+    },
   })
 }
 

@@ -3,17 +3,19 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { edKeyPair, privatePem, publicPem } from '@bio/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 import {
   type BuiltServer,
   buildServices,
+  edKeyPair,
   freePort,
-  registerOverHttp,
-  root,
+  privatePem,
+  publicPem,
+  WORKSPACE_ROOT as root,
   startBuiltServer,
-} from './built-server.js'
+} from '@bio/shared/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
+import { registerOverHttp } from './built-server.js'
 
 /**
  * @bio/token-verifier outside this workspace: `pnpm pack`, installed from the tarball into an empty
@@ -88,16 +90,19 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'http-server.mjs'), HTTP_SERVER)
   writeFileSync(join(dir, 'fastify-app.mjs'), FASTIFY_APP)
   authDb = await createTestDatabase('packaged')
-  auth = await startBuiltServer('auth', await freePort(), {
-    NODE_ENV: 'production',
-    // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
-    SMTP_URL: 'smtp://127.0.0.1:9',
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_ENABLED: 'false',
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-    AUTH_DATABASE_URL: authDb.url,
-    JWT_ALGORITHM: 'EdDSA',
-    JWT_PRIVATE_KEY: privatePem(signing.privateKey),
+  auth = await startBuiltServer('auth', {
+    port: await freePort(),
+    env: {
+      NODE_ENV: 'production',
+      // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
+      SMTP_URL: 'smtp://127.0.0.1:9',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_ENABLED: 'false',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      AUTH_DATABASE_URL: authDb.url,
+      JWT_ALGORITHM: 'EdDSA',
+      JWT_PRIVATE_KEY: privatePem(signing.privateKey),
+    },
   })
 }, 180_000)
 afterAll(async () => {

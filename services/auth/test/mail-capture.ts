@@ -1,4 +1,5 @@
-import { type AddressInfo, createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { freePort } from '@bio/shared/testing'
 import { type ParsedMail, simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 import type { MailTransport, OutgoingMail } from '../src/mail/mail-transport.js'
@@ -96,15 +97,3 @@ export async function smtpSink(options: { port?: number; user?: string; pass?: s
   }
 }
 export type SmtpSink = Awaited<ReturnType<typeof smtpSink>>
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}

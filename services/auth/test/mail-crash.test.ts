@@ -1,14 +1,14 @@
-import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import {
   type BuiltServer,
+  buildServices,
   createTestDatabase,
+  freePort,
   startBuiltServer,
   type TestDatabase,
 } from '@bio/shared/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort, type SmtpSink, smtpSink } from './mail-capture.js'
+import { type SmtpSink, smtpSink } from './mail-capture.js'
 
 /**
  * The built server (`dist/server.js`) killed with SIGKILL after a mail was queued: the restarted
@@ -17,14 +17,13 @@ import { freePort, type SmtpSink, smtpSink } from './mail-capture.js'
  * (A process killed in the middle of a send leaves its row leased; it goes out when the lease ends.)
  */
 
-const root = fileURLToPath(new URL('../../..', import.meta.url))
 let db: TestDatabase
 let sink: SmtpSink | undefined
 const servers: BuiltServer[] = []
 
 beforeAll(async () => {
   // `npm test` builds first; a direct `vitest run` gets an up-to-date build here (a no-op when fresh).
-  execFileSync(`${root}node_modules/.bin/tsc`, ['-b', 'services/auth'], { cwd: root, stdio: 'inherit' })
+  buildServices()
   db = await createTestDatabase('mailcrash')
 }, 60_000)
 afterAll(async () => {
@@ -36,19 +35,21 @@ afterAll(async () => {
 
 /** Starts the built auth server with SMTP at `smtpPort`; resolves once it listens. */
 async function start(smtpPort: number, retryBaseMs: number): Promise<BuiltServer> {
-  const server = await startBuiltServer(root, 'auth', {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    AUTH_PORT: '0',
-    LOG_LEVEL: 'info',
-    AUTH_DATABASE_URL: db.url,
-    JWT_SECRET: 'mail-crash-test-secret-at-least-32-bytes!!',
-    SMTP_URL: `smtp://mailer:mailer-pass@127.0.0.1:${smtpPort}`,
-    RATE_LIMIT_ENABLED: 'false',
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-    MAIL_POLL_INTERVAL_MS: '600000',
-    MAIL_RETRY_BASE_MS: String(retryBaseMs),
+  const server = await startBuiltServer('auth', {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      AUTH_PORT: '0',
+      LOG_LEVEL: 'info',
+      AUTH_DATABASE_URL: db.url,
+      JWT_SECRET: 'mail-crash-test-secret-at-least-32-bytes!!',
+      SMTP_URL: `smtp://mailer:mailer-pass@127.0.0.1:${smtpPort}`,
+      RATE_LIMIT_ENABLED: 'false',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      MAIL_POLL_INTERVAL_MS: '600000',
+      MAIL_RETRY_BASE_MS: String(retryBaseMs),
+    },
   })
   servers.push(server)
   return server

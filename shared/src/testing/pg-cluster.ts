@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './built-server.js'
 
 const run = promisify(execFile)
 
@@ -20,14 +20,6 @@ export interface ThrowawayCluster {
   start(): Promise<void>
   /** Stops it (immediate) and deletes its data directory; safe to call twice and after a failure. */
   destroy(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
 }
 
 /** Runs a server binary as the `postgres` user when we are root (initdb and postgres refuse root). */
