@@ -6,6 +6,8 @@ import { normalizeEmail } from '../lib/email-policy.js'
 import { audit } from './audit.js'
 import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
 import { accountLocked, createLoginThrottle, throttleKeys } from './login-throttle.js'
+import type { PasswordHasher } from './password-hasher.js'
+import { toStandardOrder } from './phc-argon2.js'
 import { issueTokens } from './session-issuer.js'
 
 const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT_SUSPENDED>> = {
@@ -13,6 +15,18 @@ const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT
   DEACTIVATED: AuthErrors.ACCOUNT_DEACTIVATED,
   BANNED: AuthErrors.INVALID_CREDENTIALS,
   DELETED: AuthErrors.INVALID_CREDENTIALS,
+}
+
+/**
+ * The hash to store after a successful sign-in, if the stored one is due for a change: an
+ * old-order hash with the current parameters is only reordered (no second argon2 run); anything
+ * else is hashed again.
+ */
+async function upgradedHash(hasher: PasswordHasher, stored: string, password: string) {
+  if (!hasher.needsRehash(stored)) return undefined
+  const reordered = toStandardOrder(stored)
+  if (reordered !== stored && !hasher.needsRehash(reordered)) return reordered
+  return hasher.hash(password)
 }
 
 /**
@@ -53,9 +67,7 @@ export function createLogin(deps: AuthDeps) {
     const statusError = STATUS_ERRORS[user.status]
     if (statusError) throw new AppError(statusError)
 
-    const rehash = deps.hasher.needsRehash(user.passwordHash)
-      ? await deps.hasher.hash(input.password)
-      : undefined
+    const rehash = await upgradedHash(deps.hasher, user.passwordHash, input.password)
     const tokens = await deps.db.transaction(async (tx) => {
       await usersRepository(tx).recordSuccessfulLogin(user.id, now, rehash)
       await throttle.recordSuccess(tx, keys, now)
