@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { freshClientIp } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loginThrottlesRepository } from '../src/db/login-throttles-repository.js'
 import { loginThrottles } from '../src/db/schema.js'
@@ -248,5 +249,64 @@ describe('clearing and storage', () => {
       .from(loginThrottles)
       .where(sql`${loginThrottles.key} in (${stale}, ${live})`)
     expect(left.map((r) => r.key)).toEqual([live])
+  })
+
+  it('lock() survives a prune deleting the row under it: the counter is made again, no 500', async () => {
+    const now = new Date('2030-02-01T00:00:00Z')
+    const key = randomBytes(32).toString('hex')
+    const other = randomBytes(32).toString('hex')
+    const counterKey = { key, scope: 'email' as const, emailKey: key }
+    const otherKey = { key: other, scope: 'network' as const, emailKey: key }
+    await h.database.db
+      .insert(loginThrottles)
+      .values({ ...counterKey, failures: 7, expiresAt: new Date(now.getTime() - 1000) })
+    // A pruner that has picked the expired row (row lock held) but not yet deleted it.
+    const pruner = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
+    let deleteNow!: () => void
+    const mayDelete = new Promise<void>((resolve) => {
+      deleteNow = resolve
+    })
+    let picked!: () => void
+    const hasPicked = new Promise<void>((resolve) => {
+      picked = resolve
+    })
+    const prune = pruner.begin(async (tx) => {
+      await tx`select key from login_throttles where key = ${key} for update`
+      picked()
+      await mayDelete
+      await tx`delete from login_throttles where key = ${key}`
+    })
+    try {
+      await hasPicked
+      const locking = h.database.db.transaction((tx) =>
+        loginThrottlesRepository(tx).lock([otherKey, counterKey], now),
+      )
+      // Wait until the sign-in's statement is queued behind the pruner's row lock, then delete.
+      const watcher = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
+      try {
+        for (;;) {
+          const [waiting] = await watcher`select count(*)::int as n from pg_stat_activity
+            where wait_event_type = 'Lock' and query ilike '%login_throttles%'`
+          if (waiting!.n > 0) break
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      } finally {
+        await watcher.end()
+      }
+      deleteNow()
+      await prune
+      const [otherCounter, counter] = await locking
+      expect(otherCounter).toMatchObject({ key: other, failures: 0 })
+      expect(counter).toMatchObject({ key, scope: 'email', failures: 0 })
+      const stored = await h.database.db
+        .select({ key: loginThrottles.key })
+        .from(loginThrottles)
+        .where(sql`${loginThrottles.key} = ${key}`)
+      expect(stored).toHaveLength(1)
+    } finally {
+      deleteNow()
+      await prune.catch(() => {})
+      await pruner.end()
+    }
   })
 })

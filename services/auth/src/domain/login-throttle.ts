@@ -45,7 +45,7 @@ export function createLoginThrottle(deps: Pick<AuthDeps, 'db' | 'config' | 'log'
     const decision = await deps.db.transaction(async (tx) => {
       const repo = loginThrottlesRepository(tx)
       const [network, email] = await repo.lock([keys.network, keys.email], now)
-      const decided = decideAttempt(policy, network!, email!, now)
+      const decided = decideAttempt(policy, network, email, now)
       if (decided.allowed) await repo.save([decided.network, decided.email])
       return decided
     })
@@ -60,7 +60,7 @@ export function createLoginThrottle(deps: Pick<AuthDeps, 'db' | 'config' | 'log'
   async function recordSuccess(tx: AuthDeps['db'], keys: ThrottleKeys, now: Date): Promise<void> {
     const repo = loginThrottlesRepository(tx)
     const [network, email] = await repo.lock([keys.network, keys.email], now)
-    const credited = creditSuccess(policy, network!, email!, now)
+    const credited = creditSuccess(policy, network, email, now)
     await repo.save([credited.network, credited.email])
   }
 
