@@ -96,6 +96,7 @@ beforeAll(async () => {
     AUTH_DATABASE_URL: authDb.url,
     JWT_ALGORITHM: 'EdDSA',
     JWT_PRIVATE_KEY: privatePem(signing.privateKey),
+    LOGIN_THROTTLE_SECRET: 'verifier-package-throttle-secret-32-bytes!!',
   })
 }, 180_000)
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { freshClientIp } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
@@ -16,6 +16,7 @@ import {
   observableAnswer,
   registerUser,
   sessionsOf,
+  TEST_THROTTLE_SECRET,
   testClock,
 } from './helper.js'
 
@@ -217,7 +218,7 @@ describe('clearing and storage', () => {
     await loginFrom(app, user.email, WRONG, freshClientIp(1))
     expectThrottled(await loginFrom(app, user.email, user.password, ip))
     expectThrottled(await loginFrom(app, user.email, user.password, freshClientIp(1)))
-    await clearLoginFailures(h.database.db, ` ${user.email.toUpperCase()} `)
+    await clearLoginFailures(h.database.db, TEST_THROTTLE_SECRET, ` ${user.email.toUpperCase()} `)
     expect((await loginFrom(app, user.email, user.password, ip)).statusCode).toBe(200)
   })
 
@@ -232,6 +233,27 @@ describe('clearing and storage', () => {
     expect(dump).not.toContain(email)
     expect(dump).not.toContain(ip)
     for (const row of rows) expect(row.key).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('keys are HMACs under LOGIN_THROTTLE_SECRET: a list of e-mails does not reverse them', async () => {
+    const { app } = await throttledApp({}, '2026-07-09T11:00:00Z')
+    const email = `hmac.${Date.now()}@example.com`
+    await loginFrom(app, email, WRONG, freshClientIp(1))
+    const plain = createHash('sha256').update(`email\n${email}`).digest('hex')
+    const hmac = createHmac('sha256', TEST_THROTTLE_SECRET).update(`email\n${email}`).digest('hex')
+    const keys = (await h.database.db.select({ key: loginThrottles.key }).from(loginThrottles)).map(
+      (r) => r.key,
+    )
+    expect(keys).not.toContain(plain)
+    expect(keys).toContain(hmac)
+    // Another secret gives other keys: rotating it starts every counter afresh.
+    const other = await throttledApp(
+      { LOGIN_THROTTLE_SECRET: 'another-throttle-secret-of-32-bytes!!' },
+      '2026-07-09T11:00:00Z',
+    )
+    await loginFrom(other.app, email, WRONG, freshClientIp(1))
+    const after = await h.database.db.select({ key: loginThrottles.key }).from(loginThrottles)
+    expect(after.length).toBe(keys.length + 2)
   })
 
   it('pruneExpired deletes only counters that mean nothing any more', async () => {

@@ -44,6 +44,7 @@ async function start(smtpPort: number, retryBaseMs: number): Promise<BuiltServer
     LOG_LEVEL: 'info',
     AUTH_DATABASE_URL: db.url,
     JWT_SECRET: 'mail-crash-test-secret-at-least-32-bytes!!',
+    LOGIN_THROTTLE_SECRET: 'mail-crash-throttle-secret-at-least-32-bytes',
     SMTP_URL: `smtp://mailer:mailer-pass@127.0.0.1:${smtpPort}`,
     RATE_LIMIT_ENABLED: 'false',
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',

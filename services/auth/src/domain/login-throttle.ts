@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { AppError } from '@bio/shared'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
 import { AuthErrors } from '../errors.js'
@@ -7,7 +7,9 @@ import { normalizeEmail } from '../lib/email-policy.js'
 import type { AuthDeps } from './context.js'
 import { type AttemptDecision, creditSuccess, decideAttempt } from './login-throttle-policy.js'
 
-const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex')
+/** HMAC-SHA256 under LOGIN_THROTTLE_SECRET: without the secret a key cannot be matched to an e-mail. */
+const keyed = (secret: string, ...parts: string[]) =>
+  createHmac('sha256', secret).update(parts.join('\n')).digest('hex')
 
 /** The two counters an attempt for `email` from `ip` touches (see login-throttle-policy.ts). */
 export interface ThrottleKeys {
@@ -15,11 +17,11 @@ export interface ThrottleKeys {
   email: CounterKey
 }
 
-export function throttleKeys(email: string, ip: string): ThrottleKeys {
+export function throttleKeys(secret: string, email: string, ip: string): ThrottleKeys {
   const normalized = normalizeEmail(email)
-  const emailKey = digest('email', normalized)
+  const emailKey = keyed(secret, 'email', normalized)
   return {
-    network: { key: digest('network', normalized, clientNetwork(ip)), scope: 'network', emailKey },
+    network: { key: keyed(secret, 'network', normalized, clientNetwork(ip)), scope: 'network', emailKey },
     email: { key: emailKey, scope: 'email', emailKey },
   }
 }
@@ -72,6 +74,6 @@ export type LoginThrottle = ReturnType<typeof createLoginThrottle>
  * Forgets every sign-in failure of an e-mail, on every network: what completing a password reset
  * does (the mailbox's owner has proved themselves). Pass the transaction of that change.
  */
-export async function clearLoginFailures(db: AuthDeps['db'], email: string): Promise<void> {
-  await loginThrottlesRepository(db).deleteForEmail(throttleKeys(email, '').email.emailKey)
+export async function clearLoginFailures(db: AuthDeps['db'], secret: string, email: string): Promise<void> {
+  await loginThrottlesRepository(db).deleteForEmail(throttleKeys(secret, email, '').email.emailKey)
 }

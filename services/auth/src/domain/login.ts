@@ -44,7 +44,7 @@ export function createLogin(deps: AuthDeps) {
   async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
     const now = deps.now()
     const email = normalizeEmail(input.email)
-    const keys = throttleKeys(email, ctx.ip)
+    const keys = throttleKeys(deps.config.loginThrottleSecret, email, ctx.ip)
     const attempt = await throttle.takeAttempt(keys, now)
     // Looked up on a refusal too (for the audit event), so a locked known e-mail and a locked
     // unknown one still cost the same.
