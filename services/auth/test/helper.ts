@@ -105,6 +105,13 @@ export function refreshCookieOf(res: LightMyRequestResponse) {
   return res.cookies.find((c) => c.name === REFRESH_COOKIE_NAME)
 }
 
+export const DEVICE_COOKIE_NAME = 'biore_device'
+
+/** The parsed `biore_device` (known-device) Set-Cookie of a response, or undefined. */
+export function deviceCookieOf(res: LightMyRequestResponse) {
+  return res.cookies.find((c) => c.name === DEVICE_COOKIE_NAME)
+}
+
 /** The raw `biore_refresh` Set-Cookie header line of a response, or undefined. */
 export function rawRefreshCookie(res: LightMyRequestResponse): string | undefined {
   const header = res.headers['set-cookie']

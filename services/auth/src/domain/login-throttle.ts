@@ -1,28 +1,32 @@
-import { createHmac } from 'node:crypto'
 import { AppError } from '@bio/shared'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
 import { AuthErrors } from '../errors.js'
 import { clientNetwork } from '../lib/client-info.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import type { AuthDeps } from './context.js'
+import { emailKeyOf, keyed, knownDeviceId } from './known-device.js'
 import { type AttemptDecision, creditSuccess, decideAttempt } from './login-throttle-policy.js'
 
-/** HMAC-SHA256 under LOGIN_THROTTLE_SECRET: without the secret a key cannot be matched to an e-mail. */
-const keyed = (secret: string, ...parts: string[]) =>
-  createHmac('sha256', secret).update(parts.join('\n')).digest('hex')
-
-/** The two counters an attempt for `email` from `ip` touches (see login-throttle-policy.ts). */
+/**
+ * The two counters an attempt for `email` touches (see login-throttle-policy.ts): the e-mail's,
+ * and the one of the client network `ip`, or instead the device's when `deviceToken` is a valid
+ * known-device token for this e-mail (stored with scope `network`: it plays that counter's part).
+ */
 export interface ThrottleKeys {
   network: CounterKey
   email: CounterKey
+  knownDevice: boolean
 }
 
-export function throttleKeys(secret: string, email: string, ip: string): ThrottleKeys {
-  const normalized = normalizeEmail(email)
-  const emailKey = keyed(secret, 'email', normalized)
+export function throttleKeys(secret: string, email: string, ip: string, deviceToken?: string): ThrottleKeys {
+  const emailKey = emailKeyOf(secret, email)
+  const device = knownDeviceId(secret, email, deviceToken)
+  const first = device
+    ? keyed(secret, 'device', emailKey, device)
+    : keyed(secret, 'network', emailKey, clientNetwork(ip))
   return {
-    network: { key: keyed(secret, 'network', normalized, clientNetwork(ip)), scope: 'network', emailKey },
+    network: { key: first, scope: 'network', emailKey },
     email: { key: emailKey, scope: 'email', emailKey },
+    knownDevice: device !== undefined,
   }
 }
 
@@ -42,13 +46,18 @@ export function createLoginThrottle(deps: Pick<AuthDeps, 'db' | 'config' | 'log'
   const policy = deps.config.loginThrottle
   let sincePrune = 0
 
-  /** Counts one attempt before the password is checked, or refuses it (nothing is written then). */
+  /**
+   * Counts one attempt before the password is checked, or refuses it. A refusal for the e-mail's
+   * delay still counts on the network's counter (a network polling through the delay locks
+   * itself); a refusal for a locked network or device writes nothing.
+   */
   async function takeAttempt(keys: ThrottleKeys, now: Date): Promise<AttemptDecision> {
     const decision = await deps.db.transaction(async (tx) => {
       const repo = loginThrottlesRepository(tx)
       const [network, email] = await repo.lock([keys.network, keys.email], now)
-      const decided = decideAttempt(policy, network, email, now)
+      const decided = decideAttempt(policy, network, email, now, keys.knownDevice)
       if (decided.allowed) await repo.save([decided.network, decided.email])
+      else if (decided.network) await repo.save([decided.network])
       return decided
     })
     if (decision.allowed && ++sincePrune >= PRUNE_EVERY) {
@@ -75,5 +84,5 @@ export type LoginThrottle = ReturnType<typeof createLoginThrottle>
  * does (the mailbox's owner has proved themselves). Pass the transaction of that change.
  */
 export async function clearLoginFailures(db: AuthDeps['db'], secret: string, email: string): Promise<void> {
-  await loginThrottlesRepository(db).deleteForEmail(throttleKeys(secret, email, '').email.emailKey)
+  await loginThrottlesRepository(db).deleteForEmail(emailKeyOf(secret, email))
 }

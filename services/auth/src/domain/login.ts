@@ -4,7 +4,8 @@ import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { normalizeEmail } from '../lib/email-policy.js'
 import { audit } from './audit.js'
-import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import type { AuthDeps, RequestContext, SignedIn } from './context.js'
+import { issueDeviceToken } from './known-device.js'
 import { accountLocked, createLoginThrottle, throttleKeys } from './login-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { toStandardOrder } from './phc-argon2.js'
@@ -41,10 +42,11 @@ export function createLogin(deps: AuthDeps) {
   const dummyHash = deps.hasher.hash('dummy-password-for-timing')
   const throttle = createLoginThrottle(deps)
 
-  async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
+  async function login(input: LoginBody, ctx: RequestContext): Promise<SignedIn> {
     const now = deps.now()
     const email = normalizeEmail(input.email)
-    const keys = throttleKeys(deps.config.loginThrottleSecret, email, ctx.ip)
+    const secret = deps.config.loginThrottleSecret
+    const keys = throttleKeys(secret, email, ctx.ip, ctx.deviceToken)
     const attempt = await throttle.takeAttempt(keys, now)
     // Looked up on a refusal too (for the audit event), so a locked known e-mail and a locked
     // unknown one still cost the same.
@@ -75,7 +77,8 @@ export function createLogin(deps: AuthDeps) {
       await audit(deps, tx, ctx, 'auth.login.success', user.id, { sessionId: issued.sessionId })
       return issued
     })
-    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+    const device = issueDeviceToken(secret, email, ctx.deviceToken)
+    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh, device }
   }
 
   /** Resolves once the dummy hash exists (and with it libuv's thread pool). */
