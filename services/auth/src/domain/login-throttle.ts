@@ -1,7 +1,6 @@
-import { AppError } from '@bio/shared'
+import { AppError, clientNetwork } from '@bio/shared'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
 import { AuthErrors } from '../errors.js'
-import { clientNetwork } from '../lib/client-info.js'
 import type { AuthDeps } from './context.js'
 import { emailKeyOf, keyed, knownDeviceId } from './known-device.js'
 import { type AttemptDecision, creditSuccess, decideAttempt } from './login-throttle-policy.js'
