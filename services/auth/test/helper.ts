@@ -107,6 +107,16 @@ export function refreshCookieOf(res: LightMyRequestResponse) {
 
 export const DEVICE_COOKIE_NAME = 'biore_device'
 
+/** A sign-in from client address `ip`, with a known-device cookie when `device` is given. */
+export const loginFrom = (app: AuthApp, email: string, password: string, ip: string, device?: string) =>
+  app.inject({
+    method: 'POST',
+    url: `${AUTH}/login`,
+    payload: { email, password },
+    remoteAddress: ip,
+    ...(device ? { cookies: { [DEVICE_COOKIE_NAME]: device } } : {}),
+  })
+
 /** The parsed `biore_device` (known-device) Set-Cookie of a response, or undefined. */
 export function deviceCookieOf(res: LightMyRequestResponse) {
   return res.cookies.find((c) => c.name === DEVICE_COOKIE_NAME)

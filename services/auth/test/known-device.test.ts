@@ -6,9 +6,9 @@ import {
   type AuthApp,
   type AuthHarness,
   authHarness,
-  DEVICE_COOKIE_NAME,
   deviceCookieOf,
   expectError,
+  loginFrom,
   observableAnswer,
   refreshCookieOf,
   refreshWithCookie,
@@ -36,16 +36,6 @@ afterAll(async () => {
 
 const WRONG = 'Wrong-Password-1'
 const SECOND = 1000
-
-function loginFrom(app: AuthApp, email: string, password: string, ip: string, device?: string) {
-  return app.inject({
-    method: 'POST',
-    url: `${AUTH}/login`,
-    payload: { email, password },
-    remoteAddress: ip,
-    ...(device ? { cookies: { [DEVICE_COOKIE_NAME]: device } } : {}),
-  })
-}
 
 const refusedFor = (res: LightMyRequestResponse) => {
   expectError(res, 401, 'ACCOUNT_LOCKED')

@@ -8,11 +8,11 @@ import { loginThrottlesRepository } from '../src/db/login-throttles-repository.j
 import { loginThrottles } from '../src/db/schema.js'
 import { clearLoginFailures } from '../src/domain/login-throttle.js'
 import {
-  AUTH,
   type AuthApp,
   type AuthHarness,
   authHarness,
   expectError,
+  loginFrom,
   observableAnswer,
   registerUser,
   sessionsOf,
@@ -36,9 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close()
 })
-
-const loginFrom = (app: AuthApp, email: string, password: string, ip: string) =>
-  app.inject({ method: 'POST', url: `${AUTH}/login`, payload: { email, password }, remoteAddress: ip })
 
 function expectThrottled(res: LightMyRequestResponse, retryAfterSeconds?: number): number {
   const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
