@@ -6,6 +6,8 @@ import {
   type AuthApp,
   type AuthHarness,
   authHarness,
+  bearer,
+  DEVICE_COOKIE_NAME,
   deviceCookieOf,
   expectError,
   loginFrom,
@@ -182,5 +184,32 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
     // Past LOGIN_SLOWDOWN_AFTER the delay applies: neither cookie exempted the attempt.
     expect(codes.slice(0, 2)).toEqual(['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS'])
     expect(codes).toContain('ACCOUNT_LOCKED')
+  })
+
+  it('change-password, which counts on the throttle too, skips the delay with the device cookie only', async () => {
+    const env = { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '2' }
+    const { app, clock } = await throttledApp(env, '2026-09-05T00:00:00Z')
+    const user = await registerUser(registrar)
+    const signedIn = await loginFrom(app, user.email, user.password, freshClientIp(1))
+    const device = deviceCookieOf(signedIn)!.value
+    const accessToken = signedIn.json().data.accessToken as string
+    for (let guesses = 0; guesses < 10; ) {
+      const res = await loginFrom(app, user.email, WRONG, freshClientIp(1))
+      if (res.json().error.code === 'ACCOUNT_LOCKED')
+        clock.advance(Number(res.headers['retry-after']) * SECOND)
+      else guesses++
+    }
+    const change = (cookies: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: `${AUTH}/change-password`,
+        headers: bearer(accessToken),
+        cookies,
+        payload: { currentPassword: user.password, newPassword: 'Changed-Pass42' },
+        remoteAddress: freshClientIp(1),
+      })
+    refusedFor(await change({}))
+    const res = await change({ [DEVICE_COOKIE_NAME]: device })
+    expect(res.statusCode, res.body).toBe(200)
   })
 })
