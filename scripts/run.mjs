@@ -47,7 +47,7 @@ function build() {
   if (TRACKER) run(process.execPath, ['scripts/build-tracker.mjs'])
 }
 
-const SECRETS = ['JWT_SECRET', 'TRACKING_HMAC_SECRET', 'VISITOR_HASH_SECRET']
+const SECRETS = ['JWT_SECRET', 'TRACKING_HMAC_SECRET', 'VISITOR_HASH_SECRET', 'LOGIN_THROTTLE_SECRET']
 const KEY_PAIRS = { EdDSA: ['ed25519', {}], ES256: ['ec', { namedCurve: 'P-256' }] }
 
 /** A key pair for JWT_ALGORITHM=EdDSA / ES256, as PEM: PKCS#8 private, SPKI public. */
@@ -102,8 +102,8 @@ function secrets(env) {
   return out
 }
 
-/** Signing material analytics must never hold: it only verifies. */
-const SIGNING_ONLY = ['JWT_PRIVATE_KEY', 'JWT_VERIFY_PUBLIC_KEYS']
+/** Auth's own keys, which analytics must never hold: it only verifies tokens. */
+const SIGNING_ONLY = ['JWT_PRIVATE_KEY', 'JWT_VERIFY_PUBLIC_KEYS', 'LOGIN_THROTTLE_SECRET']
 
 function serviceEnv(name) {
   const env = { ...process.env, ...secrets(process.env) }

@@ -1,8 +1,7 @@
--- The sign-in throttle's counters replace the per-account lockout columns (see
--- services/auth/src/domain/login-throttle-policy.ts). DROP COLUMN needs an exclusive lock on
--- users for a moment: the lock timeout makes the migration fail (and the release retry) rather
--- than queue every sign-in behind a long reader.
-SET LOCAL lock_timeout = '5s';--> statement-breakpoint
+-- The sign-in throttle's counters (see services/auth/src/domain/login-throttle-policy.ts). They
+-- replace the per-account lockout columns users.login_attempts and users.locked_until, which
+-- stay for this release so instances still running the previous one keep working during a
+-- rolling deploy; nothing reads or writes them any more, and a later release drops them.
 CREATE TABLE "login_throttles" (
 	"key" text PRIMARY KEY NOT NULL,
 	"scope" text NOT NULL,
@@ -16,6 +15,4 @@ CREATE TABLE "login_throttles" (
 );
 --> statement-breakpoint
 CREATE INDEX "login_throttles_email_key_idx" ON "login_throttles" USING btree ("email_key");--> statement-breakpoint
-CREATE INDEX "login_throttles_expires_at_idx" ON "login_throttles" USING btree ("expires_at");--> statement-breakpoint
-ALTER TABLE "users" DROP COLUMN "login_attempts";--> statement-breakpoint
-ALTER TABLE "users" DROP COLUMN "locked_until";
+CREATE INDEX "login_throttles_expires_at_idx" ON "login_throttles" USING btree ("expires_at");

@@ -71,6 +71,7 @@ const env = {
   ...tokens,
   TRACKING_HMAC_SECRET: secret(),
   VISITOR_HASH_SECRET: secret(),
+  LOGIN_THROTTLE_SECRET: secret(),
   AUTH_PORT: String(PORTS.auth),
   ANALYTICS_PORT: String(PORTS.analytics),
   AUTH_DATABASE_URL: dbUrl(dbs.auth),

@@ -97,6 +97,7 @@ describe('docker-compose.yml', () => {
     for (const service of Object.keys(SERVICES) as Service[]) {
       expect(String(raw(service).JWT_SECRET)).toMatch(/^\$\{JWT_SECRET:\?/)
     }
+    expect(String(raw('auth').LOGIN_THROTTLE_SECRET)).toMatch(/^\$\{LOGIN_THROTTLE_SECRET:\?/)
     expect(String(raw('analytics').TRACKING_HMAC_SECRET)).toMatch(/^\$\{TRACKING_HMAC_SECRET:\?/)
     expect(String(raw('analytics').VISITOR_HASH_SECRET)).toMatch(/^\$\{VISITOR_HASH_SECRET:\?/)
     expect(raw('auth').JWT_SECRET).toBe(raw('analytics').JWT_SECRET)

@@ -21,6 +21,7 @@ const SECRETS = {
   JWT_SECRET: 'graceful-shutdown-test-secret-32-bytes-or-more!',
   TRACKING_HMAC_SECRET: 'graceful-shutdown-tracking-secret-32-bytes!!',
   VISITOR_HASH_SECRET: 'graceful-shutdown-visitor-secret-32-bytes!!!',
+  LOGIN_THROTTLE_SECRET: 'graceful-shutdown-throttle-secret-32-bytes!!',
 }
 const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'

@@ -32,6 +32,7 @@ const COMMON = {
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   TRACKING_HMAC_SECRET: 'rotation-tracking-secret-of-32-bytes-or-more',
   VISITOR_HASH_SECRET: 'rotation-visitor-secret-of-32-bytes-or-more!',
+  LOGIN_THROTTLE_SECRET: 'rotation-throttle-secret-of-32-bytes-or-more',
   SHUTDOWN_TIMEOUT_MS: '5000',
 }
 const CHROME_UA =

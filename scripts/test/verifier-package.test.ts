@@ -94,6 +94,7 @@ beforeAll(async () => {
     port: await freePort(),
     env: {
       NODE_ENV: 'production',
+      LOGIN_THROTTLE_SECRET: 'verifier-package-throttle-secret-32-bytes!!',
       // Production requires SMTP; nothing listens here, so queued mail just waits in the outbox.
       SMTP_URL: 'smtp://127.0.0.1:9',
       LOG_LEVEL: 'warn',

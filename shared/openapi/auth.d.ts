@@ -51,7 +51,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account and sign it in
-         * @description Returns the new user id and an access token, and sets the `biore_refresh` cookie.
+         * @description Returns the new user id and an access token, and sets the `biore_refresh` and `biore_device` (known-device) cookies.
          */
         post: operations["register"];
         delete?: never;
@@ -71,7 +71,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with e-mail and password
-         * @description Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` cookie.
+         * @description Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` and `biore_device` (known-device) cookies; a valid `biore_device` for the e-mail skips its sign-in delay.
          */
         post: operations["login"];
         delete?: never;

@@ -213,6 +213,28 @@ describe('HEAD and GET share one rate-limit counter', () => {
   })
 })
 
+describe('rate limits count an IPv6 client by its /64', () => {
+  let edge: Awaited<ReturnType<typeof edgeApp>>
+  beforeAll(async () => {
+    edge = await edgeApp()
+  })
+  afterAll(async () => {
+    await edge?.app.close()
+  })
+
+  const hit = (remoteAddress: string) => edge.app.inject({ method: 'GET', url: '/limited', remoteAddress })
+
+  it('two addresses of one /64 share an allowance; another /64 has its own', async () => {
+    expect((await hit('2001:db8:7:1::1')).statusCode).toBe(200)
+    expect((await hit('2001:db8:7:1:abcd::2')).statusCode).toBe(200)
+    expect((await hit('2001:0db8:0007:0001:ffff:ffff:ffff:ffff')).statusCode).toBe(200)
+    expect((await hit('2001:db8:7:1::4')).statusCode).toBe(429)
+    const other = await hit('2001:db8:7:2::1')
+    expect(other.statusCode).toBe(200)
+    expect(other.headers['ratelimit-remaining']).toBe('2')
+  })
+})
+
 describe('the docs static files', () => {
   it.each([
     '/docs/static/%2e%2e/%2e%2e/package.json',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   CommonEnv,
   ConfigError,
@@ -43,6 +44,7 @@ export const AuthEnv = Type.Object({
   LOGIN_SLOWDOWN_MAX_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
   LOGIN_FAILURE_MEMORY_SECONDS: Type.Integer({ default: 86_400, minimum: 60 }),
   LOGIN_TRUSTED_NETWORK_SECONDS: Type.Integer({ default: 30 * 86_400, minimum: 0 }),
+  LOGIN_THROTTLE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   MAIL_FROM: Type.String({ default: 'BIO.RE <no-reply@localhost>', minLength: 3 }),
   APP_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/?#]+$' }),
@@ -76,6 +78,11 @@ export interface AuthConfig {
   /** Niceness of the threads that hash (all but the event loop's); 0 leaves them alone. */
   hashThreadNiceness: number
   loginThrottle: LoginThrottlePolicy
+  /**
+   * HMAC key of the throttle's counter keys and of the known-device cookie. Changing it resets
+   * every counter and makes every device cookie unknown.
+   */
+  loginThrottleSecret: string
   mail: MailConfig
   accountTokens: { verifyEmailTtlSeconds: number; passwordResetTtlSeconds: number }
   /** Days an audit event is kept; 0 keeps them forever. */
@@ -130,6 +137,8 @@ export function loadAuthConfig(source: Env): AuthConfig {
   // In production a mail that lands in a local file is a mail nobody receives.
   if (env.NODE_ENV === 'production' && !env.SMTP_URL)
     throw new ConfigError('Invalid configuration:\n  SMTP_URL: required when NODE_ENV=production')
+  if (env.NODE_ENV === 'production' && !env.LOGIN_THROTTLE_SECRET)
+    throw invalid('LOGIN_THROTTLE_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.AUTH_PORT),
@@ -161,6 +170,9 @@ export function loadAuthConfig(source: Env): AuthConfig {
       memorySeconds: env.LOGIN_FAILURE_MEMORY_SECONDS,
       trustedNetworkSeconds: env.LOGIN_TRUSTED_NETWORK_SECONDS,
     },
+    // Outside production an unset secret is made per process: counters and device cookies then
+    // last until a restart (the start command keeps one in .data/dev-secrets.json instead).
+    loginThrottleSecret: env.LOGIN_THROTTLE_SECRET ?? randomBytes(32).toString('base64url'),
     mail: {
       smtpUrl: env.SMTP_URL,
       from: env.MAIL_FROM,

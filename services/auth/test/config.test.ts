@@ -1,7 +1,7 @@
 import { ConfigError, parseRateLimits } from '@bio/shared'
 import { describe, expect, it } from 'vitest'
 import { loadAuthConfig } from '../src/config.js'
-import { TEST_SECRET } from './helper.js'
+import { TEST_SECRET, TEST_THROTTLE_SECRET } from './helper.js'
 
 /** loadAuthConfig over plain objects: no process.env, no database. */
 
@@ -81,10 +81,27 @@ describe('loadAuthConfig: defaults', () => {
   })
 
   it('makes the cookie Secure in production unless COOKIE_SECURE says otherwise', () => {
-    const smtp = { SMTP_URL: 'smtp://user:pass@127.0.0.1:2525' }
+    const smtp = { SMTP_URL: 'smtp://user:pass@127.0.0.1:2525', LOGIN_THROTTLE_SECRET: TEST_THROTTLE_SECRET }
     expect(load({ NODE_ENV: 'production', ...smtp }).cookie.secure).toBe(true)
     expect(load({ NODE_ENV: 'test' }).cookie.secure).toBe(false)
     expect(load({ NODE_ENV: 'production', COOKIE_SECURE: 'false', ...smtp }).cookie.secure).toBe(false)
+  })
+
+  it('LOGIN_THROTTLE_SECRET: required in production, at least 32 bytes; made per process elsewhere', () => {
+    const smtp = { SMTP_URL: 'smtp://user:pass@127.0.0.1:2525' }
+    expect(configError({ JWT_SECRET: TEST_SECRET, NODE_ENV: 'production', ...smtp }).message).toMatch(
+      /LOGIN_THROTTLE_SECRET: is required when NODE_ENV=production/,
+    )
+    expect(configError({ JWT_SECRET: TEST_SECRET, LOGIN_THROTTLE_SECRET: 'short' }).message).toMatch(
+      /LOGIN_THROTTLE_SECRET/,
+    )
+    expect(
+      load({ NODE_ENV: 'production', ...smtp, LOGIN_THROTTLE_SECRET: TEST_THROTTLE_SECRET })
+        .loginThrottleSecret,
+    ).toBe(TEST_THROTTLE_SECRET)
+    const made = load().loginThrottleSecret
+    expect(made.length).toBeGreaterThanOrEqual(32)
+    expect(load().loginThrottleSecret).not.toBe(made)
   })
 
   it('refuses to start in production without SMTP_URL; elsewhere mail goes to .eml files under DATA_DIR', () => {

@@ -21,6 +21,7 @@ import type { MailTransport } from '../src/mail/mail-transport.js'
 import { memoryTransport } from './mail-capture.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!'
+export const TEST_THROTTLE_SECRET = 'test-throttle-secret-at-least-32-bytes-long'
 
 /** Cheap argon2id parameters: the same code path, milliseconds instead of tens of them. */
 export const fastHasher = () => argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 })
@@ -29,6 +30,7 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): Au
   return loadAuthConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,
+    LOGIN_THROTTLE_SECRET: TEST_THROTTLE_SECRET,
     LOG_LEVEL: 'silent',
     // Load shedding reacts to the machine, not to the code under test: a busy CI box must not turn
     // answers into 503s. overload.test.ts switches it on with its own thresholds.
@@ -101,6 +103,23 @@ export type AuthApp = Awaited<ReturnType<AuthHarness['build']>>
 /** The parsed `biore_refresh` Set-Cookie of a response, or undefined. */
 export function refreshCookieOf(res: LightMyRequestResponse) {
   return res.cookies.find((c) => c.name === REFRESH_COOKIE_NAME)
+}
+
+export const DEVICE_COOKIE_NAME = 'biore_device'
+
+/** A sign-in from client address `ip`, with a known-device cookie when `device` is given. */
+export const loginFrom = (app: AuthApp, email: string, password: string, ip: string, device?: string) =>
+  app.inject({
+    method: 'POST',
+    url: `${AUTH}/login`,
+    payload: { email, password },
+    remoteAddress: ip,
+    ...(device ? { cookies: { [DEVICE_COOKIE_NAME]: device } } : {}),
+  })
+
+/** The parsed `biore_device` (known-device) Set-Cookie of a response, or undefined. */
+export function deviceCookieOf(res: LightMyRequestResponse) {
+  return res.cookies.find((c) => c.name === DEVICE_COOKIE_NAME)
 }
 
 /** The raw `biore_refresh` Set-Cookie header line of a response, or undefined. */

@@ -1,3 +1,4 @@
+import { clientNetwork } from '@bio/shared'
 import { describe, expect, it } from 'vitest'
 import {
   creditSuccess,
@@ -5,7 +6,6 @@ import {
   type LoginThrottlePolicy,
   type ThrottleCounter,
 } from '../src/domain/login-throttle-policy.js'
-import { clientNetwork } from '../src/lib/client-info.js'
 import { testConfig } from './helper.js'
 
 /** The throttle's rules as pure functions: no database, exact times. */

@@ -1,20 +1,22 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { freshClientIp } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loginThrottlesRepository } from '../src/db/login-throttles-repository.js'
 import { loginThrottles } from '../src/db/schema.js'
 import { clearLoginFailures } from '../src/domain/login-throttle.js'
 import {
-  AUTH,
   type AuthApp,
   type AuthHarness,
   authHarness,
   expectError,
+  loginFrom,
   observableAnswer,
   registerUser,
   sessionsOf,
+  TEST_THROTTLE_SECRET,
   testClock,
 } from './helper.js'
 
@@ -34,9 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close()
 })
-
-const loginFrom = (app: AuthApp, email: string, password: string, ip: string) =>
-  app.inject({ method: 'POST', url: `${AUTH}/login`, payload: { email, password }, remoteAddress: ip })
 
 function expectThrottled(res: LightMyRequestResponse, retryAfterSeconds?: number): number {
   const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
@@ -216,7 +215,7 @@ describe('clearing and storage', () => {
     await loginFrom(app, user.email, WRONG, freshClientIp(1))
     expectThrottled(await loginFrom(app, user.email, user.password, ip))
     expectThrottled(await loginFrom(app, user.email, user.password, freshClientIp(1)))
-    await clearLoginFailures(h.database.db, ` ${user.email.toUpperCase()} `)
+    await clearLoginFailures(h.database.db, TEST_THROTTLE_SECRET, ` ${user.email.toUpperCase()} `)
     expect((await loginFrom(app, user.email, user.password, ip)).statusCode).toBe(200)
   })
 
@@ -231,6 +230,27 @@ describe('clearing and storage', () => {
     expect(dump).not.toContain(email)
     expect(dump).not.toContain(ip)
     for (const row of rows) expect(row.key).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('keys are HMACs under LOGIN_THROTTLE_SECRET: a list of e-mails does not reverse them', async () => {
+    const { app } = await throttledApp({}, '2026-07-09T11:00:00Z')
+    const email = `hmac.${Date.now()}@example.com`
+    await loginFrom(app, email, WRONG, freshClientIp(1))
+    const plain = createHash('sha256').update(`email\n${email}`).digest('hex')
+    const hmac = createHmac('sha256', TEST_THROTTLE_SECRET).update(`email\n${email}`).digest('hex')
+    const keys = (await h.database.db.select({ key: loginThrottles.key }).from(loginThrottles)).map(
+      (r) => r.key,
+    )
+    expect(keys).not.toContain(plain)
+    expect(keys).toContain(hmac)
+    // Another secret gives other keys: rotating it starts every counter afresh.
+    const other = await throttledApp(
+      { LOGIN_THROTTLE_SECRET: 'another-throttle-secret-of-32-bytes!!' },
+      '2026-07-09T11:00:00Z',
+    )
+    await loginFrom(other.app, email, WRONG, freshClientIp(1))
+    const after = await h.database.db.select({ key: loginThrottles.key }).from(loginThrottles)
+    expect(after.length).toBe(keys.length + 2)
   })
 
   it('pruneExpired deletes only counters that mean nothing any more', async () => {
@@ -248,5 +268,64 @@ describe('clearing and storage', () => {
       .from(loginThrottles)
       .where(sql`${loginThrottles.key} in (${stale}, ${live})`)
     expect(left.map((r) => r.key)).toEqual([live])
+  })
+
+  it('lock() survives a prune deleting the row under it: the counter is made again, no 500', async () => {
+    const now = new Date('2030-02-01T00:00:00Z')
+    const key = randomBytes(32).toString('hex')
+    const other = randomBytes(32).toString('hex')
+    const counterKey = { key, scope: 'email' as const, emailKey: key }
+    const otherKey = { key: other, scope: 'network' as const, emailKey: key }
+    await h.database.db
+      .insert(loginThrottles)
+      .values({ ...counterKey, failures: 7, expiresAt: new Date(now.getTime() - 1000) })
+    // A pruner that has picked the expired row (row lock held) but not yet deleted it.
+    const pruner = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
+    let deleteNow!: () => void
+    const mayDelete = new Promise<void>((resolve) => {
+      deleteNow = resolve
+    })
+    let picked!: () => void
+    const hasPicked = new Promise<void>((resolve) => {
+      picked = resolve
+    })
+    const prune = pruner.begin(async (tx) => {
+      await tx`select key from login_throttles where key = ${key} for update`
+      picked()
+      await mayDelete
+      await tx`delete from login_throttles where key = ${key}`
+    })
+    try {
+      await hasPicked
+      const locking = h.database.db.transaction((tx) =>
+        loginThrottlesRepository(tx).lock([otherKey, counterKey], now),
+      )
+      // Wait until the sign-in's statement is queued behind the pruner's row lock, then delete.
+      const watcher = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
+      try {
+        for (;;) {
+          const [waiting] = await watcher`select count(*)::int as n from pg_stat_activity
+            where wait_event_type = 'Lock' and query ilike '%login_throttles%'`
+          if (waiting!.n > 0) break
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      } finally {
+        await watcher.end()
+      }
+      deleteNow()
+      await prune
+      const [otherCounter, counter] = await locking
+      expect(otherCounter).toMatchObject({ key: other, failures: 0 })
+      expect(counter).toMatchObject({ key, scope: 'email', failures: 0 })
+      const stored = await h.database.db
+        .select({ key: loginThrottles.key })
+        .from(loginThrottles)
+        .where(sql`${loginThrottles.key} = ${key}`)
+      expect(stored).toHaveLength(1)
+    } finally {
+      deleteNow()
+      await prune.catch(() => {})
+      await pruner.end()
+    }
   })
 })

@@ -5,6 +5,8 @@ import {
   type AuthApp,
   type AuthHarness,
   authHarness,
+  DEVICE_COOKIE_NAME,
+  deviceCookieOf,
   observableAnswer,
   registerUser,
   testClock,
@@ -33,6 +35,8 @@ let h: AuthHarness
 let app: AuthApp
 let counted: ReturnType<typeof countingHasher>
 let realHasher: PasswordHasher
+/** Another account's known-device cookie, sent with every step: both sides check it alike. */
+let foreignDevice: string
 
 function countingHasher(inner: PasswordHasher) {
   const calls = { verify: 0, hash: 0 }
@@ -60,6 +64,14 @@ beforeAll(async () => {
     now: clock.now,
     env: { LOGIN_LOCK_THRESHOLD: String(THRESHOLD), LOGIN_SLOWDOWN_AFTER: '1000' },
   })
+  const other = await registerUser(app)
+  const signedIn = await app.inject({
+    method: 'POST',
+    url: `${AUTH}/login`,
+    payload: { email: other.email, password: other.password },
+    remoteAddress: '203.0.113.9',
+  })
+  foreignDevice = deviceCookieOf(signedIn)!.value
 })
 afterAll(async () => {
   await h?.close()
@@ -85,6 +97,7 @@ async function step(email: string, password: string): Promise<Step> {
     url: `${AUTH}/login`,
     payload: { email, password },
     remoteAddress: '198.51.100.23',
+    cookies: { [DEVICE_COOKIE_NAME]: foreignDevice },
   })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   return { observed: observableAnswer(res), ms, verifies: counted.calls.verify - before }

@@ -39,6 +39,7 @@ async function start(smtpPort: number, retryBaseMs: number): Promise<BuiltServer
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
+      LOGIN_THROTTLE_SECRET: 'mail-crash-throttle-secret-at-least-32-bytes',
       HOST: '127.0.0.1',
       AUTH_PORT: '0',
       LOG_LEVEL: 'info',

@@ -67,6 +67,16 @@ describe('stored hashes', () => {
     expect(parseArgon2Phc(rewritten)).toBeDefined()
     expect(rewritten).toBe(independentPhc(rewritten, user.password))
   })
+
+  it('an old-order hash with the current parameters is reordered, not hashed again', async () => {
+    const user = await registerUser(app)
+    const old = await legacyHash(user.password)
+    await setUserFields(h, user.userId, { passwordHash: old })
+    expect((await login(app, user.email, user.password)).statusCode).toBe(200)
+    // Same salt and digest: only the parameter order changed.
+    expect((await userById(h, user.userId))!.passwordHash).toBe(toStandardOrder(old))
+    expect(toStandardOrder(old)).not.toBe(old)
+  })
 })
 
 describe('the strict PHC parser', () => {

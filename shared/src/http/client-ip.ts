@@ -42,3 +42,24 @@ export function clientIp(req: FastifyRequest, trusted: (peer: string) => boolean
   if (!trusted(peer)) return peer
   return first(req.headers['cf-connecting-ip']) ?? first(req.headers['x-forwarded-for']) ?? peer
 }
+
+/**
+ * The network a client is counted by (rate limits, auth's sign-in throttle): the IPv4 address, or
+ * the /64 of an IPv6 address (one subscriber usually holds a whole /64, so the full address would
+ * let them hop counters at will).
+ */
+export function clientNetwork(ip: string): string {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+  if (isIP(v4) === 4) return v4
+  if (isIP(ip) !== 6) return ip
+  const [head = '', tail = ''] = ip.toLowerCase().split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}

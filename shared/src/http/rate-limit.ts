@@ -6,6 +6,7 @@ import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
 import { ConfigError } from '../config/load-env.js'
 import { AppError } from '../errors/app-error.js'
 import { CommonErrors } from '../errors/catalogue.js'
+import { clientNetwork } from './client-ip.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,7 +37,8 @@ export const MINUTE = 60_000
 export const HOUR = 3_600_000
 
 /**
- * Per-route limits keyed by `req.clientIp` (which honours TRUST_PROXY), with the IETF draft
+ * Per-route limits keyed by `clientNetwork(req.clientIp)` (which honours TRUST_PROXY; an IPv6
+ * client counts by its /64), with the IETF draft
  * `ratelimit-*` and `retry-after` headers. Counters live in Redis when REDIS_URL is set, so every
  * instance shares them; in memory otherwise. If Redis fails, requests are let through.
  */
@@ -90,7 +92,10 @@ export const rateLimiting = fp<{
       let limiter = limiters.get(rule)
       if (!limiter) {
         const operation = operations.get(rule) ?? `${route.method}:${route.url}`
-        limiter = app.rateLimit({ ...rule, keyGenerator: (req) => `${req.clientIp}:${operation}` })
+        limiter = app.rateLimit({
+          ...rule,
+          keyGenerator: (req) => `${clientNetwork(req.clientIp)}:${operation}`,
+        })
         limiters.set(rule, limiter)
       }
       const { rateLimit: _handled, ...rest } = routeConfig
@@ -103,7 +108,7 @@ export const rateLimiting = fp<{
       nameSpace: `${name}-rl:`,
       skipOnError: true,
       enableDraftSpec: true,
-      keyGenerator: (req) => req.clientIp,
+      keyGenerator: (req) => clientNetwork(req.clientIp),
       errorResponseBuilder: (_req, ctx) =>
         new AppError(CommonErrors.RATE_LIMITED, {
           i18nVars: { retryAfterSeconds: Math.ceil(ctx.ttl / 1000) },

@@ -1,5 +1,5 @@
 import { type Db, rowsOf } from '@bio/shared'
-import { eq, inArray, sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { ThrottleCounter, ThrottleScope } from '../domain/login-throttle-policy.js'
 import { type AuthSchema, loginThrottles } from './schema.js'
 
@@ -13,28 +13,28 @@ export interface CounterKey {
 export function loginThrottlesRepository(db: Db<AuthSchema>) {
   return {
     /**
-     * Creates the missing counters and locks all of them (FOR UPDATE) until the transaction ends.
-     * Rows are taken in key order, so concurrent attempts sharing an e-mail never deadlock; they
-     * are returned in the order of `keys`.
+     * Creates the missing counters and locks all of them (FOR UPDATE) until the transaction ends,
+     * in one statement: an upsert locks the row it finds, and re-creates one a concurrent prune
+     * has just deleted (a separate SELECT … FOR UPDATE would find nothing then). Rows are taken
+     * in key order, so concurrent attempts sharing an e-mail never deadlock; they are returned in
+     * the order of `keys`.
      */
-    async lock(keys: CounterKey[], now: Date): Promise<ThrottleCounter[]> {
+    async lock<const K extends readonly CounterKey[]>(
+      keys: K,
+      now: Date,
+    ): Promise<{ [I in keyof K]: ThrottleCounter }> {
       const ordered = [...keys].sort((a, b) => (a.key < b.key ? -1 : 1))
-      await db
+      const rows = await db
         .insert(loginThrottles)
         .values(ordered.map((k) => ({ ...k, failures: 0, expiresAt: now })))
-        .onConflictDoNothing()
-      const rows = await db
-        .select()
-        .from(loginThrottles)
-        .where(
-          inArray(
-            loginThrottles.key,
-            ordered.map((k) => k.key),
-          ),
-        )
-        .orderBy(loginThrottles.key)
-        .for('update')
-      return keys.map((k) => rows.find((r) => r.key === k.key)!)
+        .onConflictDoUpdate({ target: loginThrottles.key, set: { key: sql`excluded.key` } })
+        .returning()
+      const counters = keys.map((k) => {
+        const row = rows.find((r) => r.key === k.key)
+        if (!row) throw new Error('login_throttles upsert returned no row for a key')
+        return row
+      })
+      return counters as { [I in keyof K]: ThrottleCounter }
     },
 
     async save(counters: ThrottleCounter[]): Promise<void> {

@@ -47,6 +47,14 @@ export const users = pgTable(
     termsAcceptedAt: tstz('terms_accepted_at').notNull(),
     privacyVersion: text('privacy_version').notNull(),
     privacyAcceptedAt: tstz('privacy_accepted_at').notNull(),
+    /**
+     * @deprecated Unused since the sign-in throttle (login_throttles); kept one release so the
+     * previous release keeps working during a rolling deploy, then dropped. Nothing reads or
+     * writes it.
+     */
+    loginAttempts: integer('login_attempts').notNull().default(0),
+    /** @deprecated Unused, like `loginAttempts`; dropped in a later release. */
+    lockedUntil: tstz('locked_until'),
     lastLoginAt: tstz('last_login_at'),
     createdAt: tstz('created_at').notNull().defaultNow(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),

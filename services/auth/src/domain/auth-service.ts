@@ -21,7 +21,8 @@ export function createAuthService(deps: AuthDeps) {
     logout: (token: string | undefined, ctx: RequestContext) => logout(deps, token, ctx),
     me: (userId: string) => getProfile(deps, userId),
     /** Forgets the e-mail's sign-in failures everywhere (password reset); `db` may be its transaction. */
-    clearLoginFailures: (email: string, db: AuthDeps['db'] = deps.db) => clearLoginFailures(db, email),
+    clearLoginFailures: (email: string, db: AuthDeps['db'] = deps.db) =>
+      clearLoginFailures(db, deps.config.loginThrottleSecret, email),
     verifyEmail: (token: string, ctx: RequestContext) => verifyEmail(deps, token, ctx),
     resendVerification: (email: string) => resendVerification(deps, email),
     forgotPassword: (email: string, ctx: RequestContext) => forgotPassword(deps, email, ctx),

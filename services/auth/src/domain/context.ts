@@ -28,6 +28,8 @@ export interface RequestContext {
   log?: FastifyBaseLogger
   /** The request's correlation id, recorded with its audit events. */
   correlationId?: string
+  /** The known-device cookie the client sent, if any (see known-device.ts). */
+  deviceToken?: string
 }
 
 /** A refresh token to hand to the client (cookie or body), with its lifetime. */
@@ -40,4 +42,9 @@ export interface IssuedTokens {
   accessToken: string
   expiresIn: number
   refresh: IssuedRefresh
+}
+
+/** Tokens of a client that proved the account (password or refresh token), with its known-device token. */
+export interface SignedIn extends IssuedTokens {
+  device: string
 }

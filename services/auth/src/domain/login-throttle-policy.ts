@@ -1,7 +1,9 @@
 /**
  * The sign-in throttle's rules, as pure functions over the two counters every attempt touches:
- * one per (e-mail, client network), tight, and one per e-mail, loose. Both exist whether or not
- * an account has that e-mail, so the answers and their cost never tell the two apart.
+ * one per (e-mail, client network), tight, and one per e-mail, loose. A sign-in from a known
+ * device (known-device.ts) uses a counter per (e-mail, device) in place of the network's, and
+ * skips the e-mail's delay. Both exist whether or not an account has that e-mail, so the answers
+ * and their cost never tell the two apart.
  *
  * - network counter: `networkMaxFailures` attempts in a row lock that e-mail for that network for
  *   `networkLockSeconds`. Another network is not affected: the owner elsewhere still signs in.
@@ -9,6 +11,8 @@
  *   network wait 1, 2, 4 … seconds, at most `emailMaxDelaySeconds`. A network where the right
  *   password was given recently is trusted and skips this delay (not the network lock).
  * - nothing is a hard lock: every refusal ends by itself, at most max(lock, delay) later.
+ * - a refusal for the e-mail's delay counts on the network's counter: polling through it locks
+ *   the network.
  * - a counter with no attempt for `memorySeconds` starts again from zero.
  *
  * An attempt is counted before the password is checked (so parallel guesses cannot slip past the
@@ -39,7 +43,8 @@ export interface ThrottleCounter {
 
 export type AttemptDecision =
   | { allowed: true; network: ThrottleCounter; email: ThrottleCounter }
-  | { allowed: false; retryAfterSeconds: number }
+  /** `network`, when present, is the network's counter with the refused attempt counted. */
+  | { allowed: false; retryAfterSeconds: number; network?: ThrottleCounter }
 
 const SECOND = 1000
 const after = (at: Date, seconds: number) => new Date(at.getTime() + seconds * SECOND)
@@ -60,28 +65,42 @@ function expiry(policy: LoginThrottlePolicy, c: Omit<ThrottleCounter, 'expiresAt
 const retryAfter = (until: Date, now: Date) =>
   Math.max(1, Math.ceil((until.getTime() - now.getTime()) / SECOND))
 
-/** Decides one attempt; when allowed, returns both counters with the attempt counted. */
+/** The network's (or device's) counter with one more attempt: the last of a row locks it. */
+function countOnNetwork(policy: LoginThrottlePolicy, network: ThrottleCounter, now: Date): ThrottleCounter {
+  const failures = remembered(policy, network, now) + 1
+  const locks = failures >= policy.networkMaxFailures
+  const next = {
+    ...network,
+    failures: locks ? 0 : failures,
+    lastFailedAt: now,
+    blockedUntil: locks ? after(now, policy.networkLockSeconds) : null,
+  }
+  return { ...next, expiresAt: expiry(policy, next, now) }
+}
+
+/**
+ * Decides one attempt; when allowed, returns both counters with the attempt counted. The first
+ * counter is the network's, or the device's for a sign-in with a valid known-device token
+ * (`knownDevice`): that one skips the e-mail's delay, like a trusted network.
+ */
 export function decideAttempt(
   policy: LoginThrottlePolicy,
   network: ThrottleCounter,
   email: ThrottleCounter,
   now: Date,
+  knownDevice = false,
 ): AttemptDecision {
   if (isAfter(network.blockedUntil, now)) {
     return { allowed: false, retryAfterSeconds: retryAfter(network.blockedUntil, now) }
   }
-  if (isAfter(email.blockedUntil, now) && !isAfter(network.trustedUntil, now)) {
-    return { allowed: false, retryAfterSeconds: retryAfter(email.blockedUntil, now) }
+  if (isAfter(email.blockedUntil, now) && !knownDevice && !isAfter(network.trustedUntil, now)) {
+    // Counted on the network: polling through the delay costs the attempts it would have.
+    const counted = countOnNetwork(policy, network, now)
+    const until = latest(email.blockedUntil, counted.blockedUntil)
+    return { allowed: false, retryAfterSeconds: retryAfter(until, now), network: counted }
   }
 
-  const networkFailures = remembered(policy, network, now) + 1
-  const locks = networkFailures >= policy.networkMaxFailures
-  const nextNetwork = {
-    ...network,
-    failures: locks ? 0 : networkFailures,
-    lastFailedAt: now,
-    blockedUntil: locks ? after(now, policy.networkLockSeconds) : null,
-  }
+  const nextNetwork = countOnNetwork(policy, network, now)
 
   const emailFailures = remembered(policy, email, now) + 1
   const over = emailFailures - policy.emailFreeFailures
@@ -94,7 +113,7 @@ export function decideAttempt(
   }
   return {
     allowed: true,
-    network: { ...nextNetwork, expiresAt: expiry(policy, nextNetwork, now) },
+    network: nextNetwork,
     email: { ...nextEmail, expiresAt: expiry(policy, nextEmail, now) },
   }
 }

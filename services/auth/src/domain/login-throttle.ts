@@ -1,26 +1,31 @@
-import { createHash } from 'node:crypto'
-import { AppError } from '@bio/shared'
+import { AppError, clientNetwork } from '@bio/shared'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
 import { AuthErrors } from '../errors.js'
-import { clientNetwork } from '../lib/client-info.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import type { AuthDeps } from './context.js'
+import { emailKeyOf, keyed, knownDeviceId } from './known-device.js'
 import { type AttemptDecision, creditSuccess, decideAttempt } from './login-throttle-policy.js'
 
-const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex')
-
-/** The two counters an attempt for `email` from `ip` touches (see login-throttle-policy.ts). */
+/**
+ * The two counters an attempt for `email` touches (see login-throttle-policy.ts): the e-mail's,
+ * and the one of the client network `ip`, or instead the device's when `deviceToken` is a valid
+ * known-device token for this e-mail (stored with scope `network`: it plays that counter's part).
+ */
 export interface ThrottleKeys {
   network: CounterKey
   email: CounterKey
+  knownDevice: boolean
 }
 
-export function throttleKeys(email: string, ip: string): ThrottleKeys {
-  const normalized = normalizeEmail(email)
-  const emailKey = digest('email', normalized)
+export function throttleKeys(secret: string, email: string, ip: string, deviceToken?: string): ThrottleKeys {
+  const emailKey = emailKeyOf(secret, email)
+  const device = knownDeviceId(secret, email, deviceToken)
+  const first = device
+    ? keyed(secret, 'device', emailKey, device)
+    : keyed(secret, 'network', emailKey, clientNetwork(ip))
   return {
-    network: { key: digest('network', normalized, clientNetwork(ip)), scope: 'network', emailKey },
+    network: { key: first, scope: 'network', emailKey },
     email: { key: emailKey, scope: 'email', emailKey },
+    knownDevice: device !== undefined,
   }
 }
 
@@ -40,13 +45,18 @@ export function createLoginThrottle(deps: Pick<AuthDeps, 'db' | 'config' | 'log'
   const policy = deps.config.loginThrottle
   let sincePrune = 0
 
-  /** Counts one attempt before the password is checked, or refuses it (nothing is written then). */
+  /**
+   * Counts one attempt before the password is checked, or refuses it. A refusal for the e-mail's
+   * delay still counts on the network's counter (a network polling through the delay locks
+   * itself); a refusal for a locked network or device writes nothing.
+   */
   async function takeAttempt(keys: ThrottleKeys, now: Date): Promise<AttemptDecision> {
     const decision = await deps.db.transaction(async (tx) => {
       const repo = loginThrottlesRepository(tx)
       const [network, email] = await repo.lock([keys.network, keys.email], now)
-      const decided = decideAttempt(policy, network!, email!, now)
+      const decided = decideAttempt(policy, network, email, now, keys.knownDevice)
       if (decided.allowed) await repo.save([decided.network, decided.email])
+      else if (decided.network) await repo.save([decided.network])
       return decided
     })
     if (decision.allowed && ++sincePrune >= PRUNE_EVERY) {
@@ -60,7 +70,7 @@ export function createLoginThrottle(deps: Pick<AuthDeps, 'db' | 'config' | 'log'
   async function recordSuccess(tx: AuthDeps['db'], keys: ThrottleKeys, now: Date): Promise<void> {
     const repo = loginThrottlesRepository(tx)
     const [network, email] = await repo.lock([keys.network, keys.email], now)
-    const credited = creditSuccess(policy, network!, email!, now)
+    const credited = creditSuccess(policy, network, email, now)
     await repo.save([credited.network, credited.email])
   }
 
@@ -72,6 +82,6 @@ export type LoginThrottle = ReturnType<typeof createLoginThrottle>
  * Forgets every sign-in failure of an e-mail, on every network: what completing a password reset
  * does (the mailbox's owner has proved themselves). Pass the transaction of that change.
  */
-export async function clearLoginFailures(db: AuthDeps['db'], email: string): Promise<void> {
-  await loginThrottlesRepository(db).deleteForEmail(throttleKeys(email, '').email.emailKey)
+export async function clearLoginFailures(db: AuthDeps['db'], secret: string, email: string): Promise<void> {
+  await loginThrottlesRepository(db).deleteForEmail(emailKeyOf(secret, email))
 }

@@ -4,8 +4,11 @@ import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { normalizeEmail } from '../lib/email-policy.js'
 import { audit } from './audit.js'
-import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import type { AuthDeps, RequestContext, SignedIn } from './context.js'
+import { issueDeviceToken } from './known-device.js'
 import { accountLocked, createLoginThrottle, throttleKeys } from './login-throttle.js'
+import type { PasswordHasher } from './password-hasher.js'
+import { toStandardOrder } from './phc-argon2.js'
 import { issueTokens } from './session-issuer.js'
 
 const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT_SUSPENDED>> = {
@@ -13,6 +16,18 @@ const STATUS_ERRORS: Partial<Record<UserRow['status'], typeof AuthErrors.ACCOUNT
   DEACTIVATED: AuthErrors.ACCOUNT_DEACTIVATED,
   BANNED: AuthErrors.INVALID_CREDENTIALS,
   DELETED: AuthErrors.INVALID_CREDENTIALS,
+}
+
+/**
+ * The hash to store after a successful sign-in, if the stored one is due for a change: an
+ * old-order hash with the current parameters is only reordered (no second argon2 run); anything
+ * else is hashed again.
+ */
+async function upgradedHash(hasher: PasswordHasher, stored: string, password: string) {
+  if (!hasher.needsRehash(stored)) return undefined
+  const reordered = toStandardOrder(stored)
+  if (reordered !== stored && !hasher.needsRehash(reordered)) return reordered
+  return hasher.hash(password)
 }
 
 /**
@@ -27,10 +42,11 @@ export function createLogin(deps: AuthDeps) {
   const dummyHash = deps.hasher.hash('dummy-password-for-timing')
   const throttle = createLoginThrottle(deps)
 
-  async function login(input: LoginBody, ctx: RequestContext): Promise<IssuedTokens> {
+  async function login(input: LoginBody, ctx: RequestContext): Promise<SignedIn> {
     const now = deps.now()
     const email = normalizeEmail(input.email)
-    const keys = throttleKeys(email, ctx.ip)
+    const secret = deps.config.loginThrottleSecret
+    const keys = throttleKeys(secret, email, ctx.ip, ctx.deviceToken)
     const attempt = await throttle.takeAttempt(keys, now)
     // Looked up on a refusal too (for the audit event), so a locked known e-mail and a locked
     // unknown one still cost the same.
@@ -53,9 +69,7 @@ export function createLogin(deps: AuthDeps) {
     const statusError = STATUS_ERRORS[user.status]
     if (statusError) throw new AppError(statusError)
 
-    const rehash = deps.hasher.needsRehash(user.passwordHash)
-      ? await deps.hasher.hash(input.password)
-      : undefined
+    const rehash = await upgradedHash(deps.hasher, user.passwordHash, input.password)
     const tokens = await deps.db.transaction(async (tx) => {
       await usersRepository(tx).recordSuccessfulLogin(user.id, now, rehash)
       await throttle.recordSuccess(tx, keys, now)
@@ -63,7 +77,8 @@ export function createLogin(deps: AuthDeps) {
       await audit(deps, tx, ctx, 'auth.login.success', user.id, { sessionId: issued.sessionId })
       return issued
     })
-    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+    const device = issueDeviceToken(secret, email, ctx.deviceToken)
+    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh, device }
   }
 
   /** Resolves once the dummy hash exists (and with it libuv's thread pool). */

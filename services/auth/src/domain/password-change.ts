@@ -29,7 +29,7 @@ export async function changePassword(
   if (!user?.passwordHash || user.status !== 'ACTIVE') throw new AppError(CommonErrors.AUTH_UNAUTHORIZED)
   // The current password is a sign-in attempt like any other: counted by the same throttle first.
   const throttle = createLoginThrottle(deps)
-  const keys = throttleKeys(user.email, ctx.ip)
+  const keys = throttleKeys(deps.config.loginThrottleSecret, user.email, ctx.ip, ctx.deviceToken)
   const attempt = await throttle.takeAttempt(keys, now)
   if (!attempt.allowed) throw accountLocked(attempt.retryAfterSeconds)
   if (!(await deps.hasher.verify(user.passwordHash, input.currentPassword)))

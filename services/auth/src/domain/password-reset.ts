@@ -51,7 +51,7 @@ export async function resetPassword(
     if (!(await tokens.consume(row.id, now))) throw invalid()
     await tokens.invalidateAll(user.id, 'reset_password', now)
     await usersRepository(tx).setPasswordHash(user.id, passwordHash, now, true)
-    await clearLoginFailures(tx, user.email)
+    await clearLoginFailures(tx, deps.config.loginThrottleSecret, user.email)
     const revoked = await refreshSessionsRepository(tx).revokeAllForUser(user.id, now)
     await mailOutboxRepository(tx).enqueue({ kind: 'password_changed', userId: user.id }, now)
     await audit(deps, tx, ctx, 'auth.password_reset.completed', user.id, { sessionsRevoked: revoked })

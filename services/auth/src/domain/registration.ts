@@ -6,7 +6,8 @@ import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
 import { resolveLocale } from '../lib/locale.js'
 import { looksReserved } from '../lib/username-fold.js'
 import { audit } from './audit.js'
-import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import type { AuthDeps, RequestContext, SignedIn } from './context.js'
+import { issueDeviceToken } from './known-device.js'
 import { newReferralCode } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
 
@@ -22,7 +23,7 @@ export async function register(
   deps: AuthDeps,
   input: RegisterBody,
   ctx: RequestContext,
-): Promise<IssuedTokens & { userId: string }> {
+): Promise<SignedIn & { userId: string }> {
   const { config } = deps
   if (!config.registrationEnabled) throw new AppError(AuthErrors.REGISTRATION_CLOSED)
   const email = normalizeEmail(input.email)
@@ -83,7 +84,9 @@ export async function register(
     const tokens = await issueTokens(deps, tx, userId, ctx)
     await mailOutboxRepository(tx).enqueue({ kind: 'verify_email', userId }, now)
     await audit(deps, tx, ctx, 'auth.register.success', userId, { sessionId: tokens.sessionId })
-    return { userId, accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+    const { accessToken, expiresIn, refresh } = tokens
+    const device = issueDeviceToken(config.loginThrottleSecret, email, ctx.deviceToken)
+    return { userId, accessToken, expiresIn, refresh, device }
   })
   deps.wakeMailer()
   return result

@@ -4,7 +4,8 @@ import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
 import { audit } from './audit.js'
-import type { AuthDeps, IssuedTokens, RequestContext } from './context.js'
+import type { AuthDeps, RequestContext, SignedIn } from './context.js'
+import { issueDeviceToken } from './known-device.js'
 import { hashRefreshToken } from './refresh-token.js'
 import { issueTokens } from './session-issuer.js'
 
@@ -57,7 +58,7 @@ export async function rotateRefreshToken(
   deps: AuthDeps,
   token: string | undefined,
   ctx: RequestContext,
-): Promise<IssuedTokens> {
+): Promise<SignedIn> {
   if (!token) throw new AppError(AuthErrors.INVALID_REFRESH_TOKEN)
   const now = deps.now()
   const session = await refreshSessionsRepository(deps.db).findByTokenHash(hashRefreshToken(token))
@@ -75,7 +76,8 @@ export async function rotateRefreshToken(
       await sessions.setReplacedBy(session.id, issued.sessionId)
       return issued
     })
-    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh }
+    const device = issueDeviceToken(deps.config.loginThrottleSecret, user.email, ctx.deviceToken)
+    return { accessToken: tokens.accessToken, expiresIn: tokens.expiresIn, refresh: tokens.refresh, device }
   } catch (err) {
     // Another request rotated this token between our read and our claim: the same token, twice, just now.
     if (err instanceof ConcurrentRotation) return rotatedTokenUsed(deps, session.userId, session.id, now, ctx)

@@ -23,24 +23,3 @@ export function maskIp(ip: string | undefined): string | null {
 
 /** The User-Agent as stored: trimmed to 512 characters, or null. */
 export const userAgentOf = (ua: string | undefined): string | null => (ua ? ua.slice(0, 512) : null)
-
-/**
- * The network a client signs in from, as the sign-in throttle counts it: the IPv4 address, or the
- * /64 of an IPv6 address (one subscriber usually holds a whole /64, so the full address would let
- * them hop counters at will).
- */
-export function clientNetwork(ip: string): string {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip
-  if (isIP(v4) === 4) return v4
-  if (isIP(ip) !== 6) return ip
-  const [head = '', tail = ''] = ip.toLowerCase().split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const groups = ip.includes('::')
-    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-    : left
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`
-}

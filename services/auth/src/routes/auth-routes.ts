@@ -17,7 +17,7 @@ import type { FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthService } from '../domain/auth-service.js'
 import { accountRoutes } from './account-routes.js'
-import { refreshCookie } from './refresh-cookie.js'
+import { deviceCookie, refreshCookie } from './refresh-cookie.js'
 import { contextOf } from './request-context.js'
 import { sessionRoutes } from './session-routes.js'
 
@@ -41,6 +41,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
   { service, config },
 ) => {
   const cookie = refreshCookie(config)
+  const device = deviceCookie(config)
   app.addHook('preValidation', normalizeIdentifiers)
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store')
@@ -54,14 +55,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         tags: ['auth'],
         operationId: 'register',
         summary: 'Create an account and sign it in',
-        description: 'Returns the new user id and an access token, and sets the `biore_refresh` cookie.',
+        description:
+          'Returns the new user id and an access token, and sets the `biore_refresh` and `biore_device` (known-device) cookies.',
         body: RegisterBody,
         response: { 201: ok(RegisterResult), ...errors(400, 403, 409, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
-      const { userId, accessToken, expiresIn, refresh } = await service.register(req.body, contextOf(req))
+      const {
+        userId,
+        accessToken,
+        expiresIn,
+        refresh,
+        device: known,
+      } = await service.register(req.body, contextOf(req))
       cookie.set(reply, refresh)
+      device.set(reply, known)
       return reply.code(201).send(success({ userId, accessToken, expiresIn }))
     },
   )
@@ -74,14 +83,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         tags: ['auth'],
         operationId: 'login',
         summary: 'Sign in with e-mail and password',
-        description: 'Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` cookie.',
+        description:
+          'Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` and `biore_device` (known-device) cookies; a valid `biore_device` for the e-mail skips its sign-in delay.',
         body: LoginBody,
         response: { 200: ok(TokenResult), ...errors(400, 401, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
-      const { accessToken, expiresIn, refresh } = await service.login(req.body, contextOf(req))
+      const { accessToken, expiresIn, refresh, device: known } = await service.login(req.body, contextOf(req))
       cookie.set(reply, refresh)
+      device.set(reply, known)
       return success({ accessToken, expiresIn })
     },
   )
@@ -101,11 +112,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
       },
     },
     async (req, reply) => {
-      const { accessToken, expiresIn, refresh } = await service.refresh(
-        cookie.read(req, req.body),
-        contextOf(req),
-      )
+      const {
+        accessToken,
+        expiresIn,
+        refresh,
+        device: known,
+      } = await service.refresh(cookie.read(req, req.body), contextOf(req))
       cookie.set(reply, refresh)
+      device.set(reply, known)
       return success({ accessToken, expiresIn })
     },
   )
