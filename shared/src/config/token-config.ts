@@ -6,7 +6,7 @@ import {
   publicKeys,
 } from '@bio/token-verifier'
 import type { CommonEnv } from './common-env.js'
-import { ConfigError, splitList } from './load-env.js'
+import { invalid, splitList } from './load-env.js'
 
 /** How access tokens are verified (both services) and, on auth, signed. */
 export interface TokenConfig {
@@ -23,9 +23,6 @@ export interface TokenConfig {
   jwksUrl: string | undefined
   maxLifetimeSeconds: number
 }
-
-const invalid = (name: string, problem: string) =>
-  new ConfigError(`Invalid configuration:\n  ${name}: ${problem}`)
 
 /** Checks a PEM list variable and returns its blocks; names the variable, never echoes a key. */
 export function publicKeysFrom(name: string, raw: string): string[] {
