@@ -160,38 +160,40 @@ function clientLoop(tokens: Map<string, string>, firstStep: string) {
   }
 }
 
-const SERVICES: Service[] = ['analytics', 'auth']
+/** The tallies of a step for every service and each of `tokens`, by key (undefined: never called). */
+const tallies = (tally: Map<string, Tally>, step: string, tokens: string[]) =>
+  (['analytics', 'auth'] as const).flatMap((service) =>
+    tokens.map((token) => {
+      const key = tallyKey(service, token, step)
+      return [key, tally.get(key)] as const
+    }),
+  )
 /** Every (service, token) of a step was accepted at least once and never refused. */
 function expectAccepted(tally: Map<string, Tally>, step: string, tokens: string[]) {
-  for (const service of SERVICES)
-    for (const token of tokens) {
-      const key = tallyKey(service, token, step)
-      const t = tally.get(key)
-      expect(t, `${key}: never called`).toBeDefined()
-      expect(t!.refused, `${key}: ${JSON.stringify(t)}`).toBe(0)
-      expect(t!.other, `${key}: ${JSON.stringify(t)}`).toEqual([])
-      expect(t!.ok, `${key}: ${JSON.stringify(t)}`).toBeGreaterThan(0)
-    }
+  for (const [key, t] of tallies(tally, step, tokens)) {
+    expect(t, `${key}: never called`).toBeDefined()
+    expect({ refused: t!.refused, other: t!.other }, `${key}: ${JSON.stringify(t)}`).toEqual({
+      refused: 0,
+      other: [],
+    })
+    expect(t!.ok, `${key}: ${JSON.stringify(t)}`).toBeGreaterThan(0)
+  }
 }
 /** Every (service, token) of a step was answered, and every answer was a 401. */
 function expectRefused(tally: Map<string, Tally>, step: string, tokens: string[]) {
-  for (const service of SERVICES)
-    for (const token of tokens) {
-      const key = tallyKey(service, token, step)
-      const t = tally.get(key)
-      expect(t, `${key}: never called`).toBeDefined()
-      expect(t, key).toEqual({ ok: 0, refused: t!.refused, unreachable: 0, other: [] })
-      expect(t!.refused, key).toBeGreaterThan(0)
-    }
+  for (const [key, t] of tallies(tally, step, tokens)) {
+    expect(t, `${key}: never called`).toBeDefined()
+    expect(t, key).toEqual({ ok: 0, refused: t!.refused, unreachable: 0, other: [] })
+    expect(t!.refused, key).toBeGreaterThan(0)
+  }
 }
 /** While processes restart: calls may find nobody listening, but a token valid on both sides is never refused. */
 function expectNeverRefused(tally: Map<string, Tally>, step: string, tokens: string[]) {
-  for (const service of SERVICES)
-    for (const token of tokens) {
-      const t = tally.get(tallyKey(service, token, step))
-      expect(t?.refused ?? 0, `${tallyKey(service, token, step)}: ${JSON.stringify(t)}`).toBe(0)
-      expect(t?.other ?? [], tallyKey(service, token, step)).toEqual([])
-    }
+  for (const [key, t] of tallies(tally, step, tokens))
+    expect({ refused: t?.refused ?? 0, other: t?.other ?? [] }, `${key}: ${JSON.stringify(t)}`).toEqual({
+      refused: 0,
+      other: [],
+    })
 }
 
 describe('rotating the shared key with zero downtime (README runbook)', () => {
