@@ -99,38 +99,45 @@ interface Tally {
   unreachable: number
   other: number[]
 }
+type Service = 'analytics' | 'auth'
+/** Tallies by service, token and step: `analytics | next key | 2`. */
+const tallyKey = (service: Service, token: string, step: string) => `${service} | ${token} | ${step}`
 
 /**
- * Calls identify and /me with every live token, round after round, until stopped. `rounds` counts
- * completed rounds, so a step can wait for a number of rounds against its new processes.
+ * Calls identify and /me with every live token, round after round, until stopped, tallying each
+ * answer under the step current when the call was made. `rounds` counts completed rounds, so a
+ * step can wait for a number of rounds against its new processes. An identify that could not run
+ * because no session could be created counts as unreachable, never as nothing.
  */
-function clientLoop(tokens: Map<string, string>) {
+function clientLoop(tokens: Map<string, string>, firstStep: string) {
   const tally = new Map<string, Tally>()
+  let step = firstStep
   let stopped = false
   let rounds = 0
   const waiters: (() => void)[] = []
-  const record = (name: string, status: number) => {
-    const t = tally.get(name) ?? { ok: 0, refused: 0, unreachable: 0, other: [] }
+  const record = (key: string, status: number) => {
+    const t = tally.get(key) ?? { ok: 0, refused: 0, unreachable: 0, other: [] }
     if (status === 200) t.ok += 1
     else if (status === 401) t.refused += 1
     else if (status === 0 || status === 503) t.unreachable += 1
     else t.other.push(status)
-    tally.set(name, t)
+    tally.set(key, t)
   }
   const done = (async () => {
     while (!stopped) {
       for (const [name, token] of [...tokens]) {
         const headers = { authorization: `Bearer ${token}` }
         const session = await newSession()
-        if (session)
-          record(
-            name,
-            await call(url('analytics', `/api/v1/analytics/session/${session}/identify`), {
+        const identifyStep = step
+        const identified = session
+          ? await call(url('analytics', `/api/v1/analytics/session/${session}/identify`), {
               method: 'PATCH',
               headers,
-            }),
-          )
-        record(name, await call(url('auth', '/api/v1/auth/me'), { headers }))
+            })
+          : 0
+        record(tallyKey('analytics', name, identifyStep), identified)
+        const meStep = step
+        record(tallyKey('auth', name, meStep), await call(url('auth', '/api/v1/auth/me'), { headers }))
       }
       rounds += 1
       for (const wake of waiters.splice(0)) wake()
@@ -138,6 +145,10 @@ function clientLoop(tokens: Map<string, string>) {
   })()
   return {
     tally,
+    /** Names the step the following calls belong to. */
+    step(name: string) {
+      step = name
+    },
     /** Resolves after `n` more full rounds. */
     async rounds(n: number) {
       const target = rounds + n
@@ -148,6 +159,42 @@ function clientLoop(tokens: Map<string, string>) {
       await done
     },
   }
+}
+
+/** The tallies of a step for every service and each of `tokens`, by key (undefined: never called). */
+const tallies = (tally: Map<string, Tally>, step: string, tokens: string[]) =>
+  (['analytics', 'auth'] as const).flatMap((service) =>
+    tokens.map((token) => {
+      const key = tallyKey(service, token, step)
+      return [key, tally.get(key)] as const
+    }),
+  )
+/** Every (service, token) of a step was accepted at least once and never refused. */
+function expectAccepted(tally: Map<string, Tally>, step: string, tokens: string[]) {
+  for (const [key, t] of tallies(tally, step, tokens)) {
+    expect(t, `${key}: never called`).toBeDefined()
+    expect({ refused: t!.refused, other: t!.other }, `${key}: ${JSON.stringify(t)}`).toEqual({
+      refused: 0,
+      other: [],
+    })
+    expect(t!.ok, `${key}: ${JSON.stringify(t)}`).toBeGreaterThan(0)
+  }
+}
+/** Every (service, token) of a step was answered, and every answer was a 401. */
+function expectRefused(tally: Map<string, Tally>, step: string, tokens: string[]) {
+  for (const [key, t] of tallies(tally, step, tokens)) {
+    expect(t, `${key}: never called`).toBeDefined()
+    expect(t, key).toEqual({ ok: 0, refused: t!.refused, unreachable: 0, other: [] })
+    expect(t!.refused, key).toBeGreaterThan(0)
+  }
+}
+/** While processes restart: calls may find nobody listening, but a token valid on both sides is never refused. */
+function expectNeverRefused(tally: Map<string, Tally>, step: string, tokens: string[]) {
+  for (const [key, t] of tallies(tally, step, tokens))
+    expect({ refused: t?.refused ?? 0, other: t?.other ?? [] }, `${key}: ${JSON.stringify(t)}`).toEqual({
+      refused: 0,
+      other: [],
+    })
 }
 
 describe('rotating the shared key with zero downtime (README runbook)', () => {
@@ -162,19 +209,26 @@ describe('rotating the shared key with zero downtime (README runbook)', () => {
       subject: user.userId,
       edKeys: edKeyPair(),
     })
-    const tokens = new Map([['auth-signed, old key', user.accessToken]])
-    const loop = clientLoop(tokens)
+    const OLD_TOKEN = 'auth-signed, old key'
+    const NEXT_TOKEN = 'next key, before the switch'
+    const NEW_TOKEN = 'auth-signed, new key'
+    const tokens = new Map([[OLD_TOKEN, user.accessToken]])
+    const loop = clientLoop(tokens, '0 old key only')
     await loop.rounds(3)
 
     // 1. The new key verifies everywhere (analytics first, then auth), auth still signs with the old one.
+    loop.step('0→1')
     await restart('analytics', { JWT_SECRET: OLD, JWT_VERIFY_SECRETS: NEW })
     await restart('auth', { JWT_SECRET: OLD, JWT_VERIFY_SECRETS: NEW })
+    loop.step('1 new key verifies')
     // A token of the next key (as another auth instance already switched would sign it).
-    tokens.set('next key, before the switch', hmacToken(hsHeader(ctx(NEW)), accessClaims(ctx(NEW)), NEW))
+    tokens.set(NEXT_TOKEN, hmacToken(hsHeader(ctx(NEW)), accessClaims(ctx(NEW)), NEW))
     await loop.rounds(3)
 
     // 2. auth signs with the new key; the old one only verifies. Then analytics says the same.
+    loop.step('1→2a')
     await restart('auth', { JWT_SECRET: NEW, JWT_VERIFY_SECRETS: OLD })
+    loop.step('2a auth signs with the new key')
     const login = await fetch(url('auth', '/api/v1/auth/refresh'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -182,26 +236,32 @@ describe('rotating the shared key with zero downtime (README runbook)', () => {
     })
     expect(login.status).toBe(200)
     const renewed = ((await login.json()) as { data: { accessToken: string } }).data.accessToken
-    tokens.set('auth-signed, new key', renewed)
+    tokens.set(NEW_TOKEN, renewed)
     await loop.rounds(3)
+    loop.step('2a→2b')
     await restart('analytics', { JWT_SECRET: NEW, JWT_VERIFY_SECRETS: OLD })
+    loop.step('2b analytics too')
     await loop.rounds(3)
 
-    // 3. After ACCESS_TOKEN_TTL_S and a margin: the old key goes.
-    tokens.delete('auth-signed, old key')
-    // The round under way may still hold the old token: let it finish, and one more start without it.
-    await loop.rounds(2)
+    // 3. After ACCESS_TOKEN_TTL_S and a margin: the old key goes; its token must now be refused.
+    loop.step('2b→3')
     await restart('analytics', { JWT_SECRET: NEW })
     await restart('auth', { JWT_SECRET: NEW })
+    loop.step('3 old key removed')
     await loop.rounds(3)
     await loop.stop()
 
-    for (const [name, t] of loop.tally) {
-      expect(t.refused, `${name}: ${JSON.stringify(t)}`).toBe(0)
-      expect(t.other, name).toEqual([])
-      expect(t.ok, name).toBeGreaterThan(0)
-    }
-    expect(loop.tally.size).toBe(3)
+    expectAccepted(loop.tally, '0 old key only', [OLD_TOKEN])
+    expectNeverRefused(loop.tally, '0→1', [OLD_TOKEN])
+    expectAccepted(loop.tally, '1 new key verifies', [OLD_TOKEN, NEXT_TOKEN])
+    expectNeverRefused(loop.tally, '1→2a', [OLD_TOKEN, NEXT_TOKEN])
+    expectAccepted(loop.tally, '2a auth signs with the new key', [OLD_TOKEN, NEXT_TOKEN, NEW_TOKEN])
+    expectNeverRefused(loop.tally, '2a→2b', [OLD_TOKEN, NEXT_TOKEN, NEW_TOKEN])
+    expectAccepted(loop.tally, '2b analytics too', [OLD_TOKEN, NEXT_TOKEN, NEW_TOKEN])
+    // While the old key goes, its token may be accepted or refused; the others never refused.
+    expectNeverRefused(loop.tally, '2b→3', [NEXT_TOKEN, NEW_TOKEN])
+    expectAccepted(loop.tally, '3 old key removed', [NEXT_TOKEN, NEW_TOKEN])
+    expectRefused(loop.tally, '3 old key removed', [OLD_TOKEN])
 
     // A token of the removed key, not expired, is refused by both services in the envelope.
     const removed = hmacToken(hsHeader(ctx(OLD)), accessClaims(ctx(OLD)), OLD)

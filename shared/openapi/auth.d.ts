@@ -485,7 +485,7 @@ export interface operations {
                         data: {
                             /** Format: uuid */
                             userId: string;
-                            /** @description HS256 JWT for `Authorization: Bearer` */
+                            /** @description Access token for `Authorization: Bearer`: a JWT of type `at+jwt` signed with `JWT_ALGORITHM` (HS256, EdDSA or ES256); its `kid` names the verifying key (in the JWKS for EdDSA and ES256) */
                             accessToken: string;
                             /**
                              * @description Seconds until the access token expires
@@ -808,7 +808,7 @@ export interface operations {
                         /** @enum {boolean} */
                         success: true;
                         data: {
-                            /** @description HS256 JWT for `Authorization: Bearer` */
+                            /** @description Access token for `Authorization: Bearer`: a JWT of type `at+jwt` signed with `JWT_ALGORITHM` (HS256, EdDSA or ES256); its `kid` names the verifying key (in the JWKS for EdDSA and ES256) */
                             accessToken: string;
                             /**
                              * @description Seconds until the access token expires
@@ -1091,7 +1091,7 @@ export interface operations {
                         /** @enum {boolean} */
                         success: true;
                         data: {
-                            /** @description HS256 JWT for `Authorization: Bearer` */
+                            /** @description Access token for `Authorization: Bearer`: a JWT of type `at+jwt` signed with `JWT_ALGORITHM` (HS256, EdDSA or ES256); its `kid` names the verifying key (in the JWKS for EdDSA and ES256) */
                             accessToken: string;
                             /**
                              * @description Seconds until the access token expires

@@ -1,11 +1,11 @@
 import {
   CommonEnv,
-  ConfigError,
   type DatabaseConfig,
   databaseConfigFrom,
   type Env,
   type HttpConfig,
   httpConfigFrom,
+  invalid,
   loadEnv,
   publicKeysFrom,
   type TokenConfig,
@@ -57,8 +57,9 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
   const publicKeys = publicKeysFrom('JWT_PUBLIC_KEYS', env.JWT_PUBLIC_KEYS)
   // Analytics only verifies: in an asymmetric mode it holds public keys, no signing material.
   if (env.JWT_ALGORITHM !== 'HS256' && publicKeys.length === 0 && !env.JWT_JWKS_URL)
-    throw new ConfigError(
-      `Invalid configuration:\n  JWT_PUBLIC_KEYS: JWT_PUBLIC_KEYS or JWT_JWKS_URL is required when JWT_ALGORITHM=${env.JWT_ALGORITHM}`,
+    throw invalid(
+      'JWT_PUBLIC_KEYS',
+      `JWT_PUBLIC_KEYS or JWT_JWKS_URL is required when JWT_ALGORITHM=${env.JWT_ALGORITHM}`,
     )
   return {
     env: env.NODE_ENV,

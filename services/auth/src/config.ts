@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import {
   CommonEnv,
-  ConfigError,
   type DatabaseConfig,
   databaseConfigFrom,
   type Env,
   type HttpConfig,
   httpConfigFrom,
+  invalid,
   loadEnv,
   publicKeysFrom,
   splitList,
@@ -89,9 +89,6 @@ export interface AuthConfig {
   auditRetentionDays: number
 }
 
-const invalid = (name: string, problem: string) =>
-  new ConfigError(`Invalid configuration:\n  ${name}: ${problem}`)
-
 /**
  * The public keys auth verifies with and publishes: in an asymmetric mode the signing key's own
  * (from JWT_PRIVATE_KEY, whose type must match JWT_ALGORITHM), then JWT_VERIFY_PUBLIC_KEYS.
@@ -130,13 +127,13 @@ export function loadAuthConfig(source: Env): AuthConfig {
   const supported = splitList(env.SUPPORTED_LOCALES.toLowerCase())
   // The fallback is stored on users who send no usable locale, so it must be a supported one.
   if (!supported.includes(env.DEFAULT_LOCALE.toLowerCase()))
-    throw new ConfigError('Invalid configuration:\n  DEFAULT_LOCALE: must be one of SUPPORTED_LOCALES')
+    throw invalid('DEFAULT_LOCALE', 'must be one of SUPPORTED_LOCALES')
   // auth's own verifiers (and every other one) refuse a lifetime above JWT_MAX_LIFETIME_S.
   if (env.ACCESS_TOKEN_TTL_S > env.JWT_MAX_LIFETIME_S)
     throw invalid('ACCESS_TOKEN_TTL_S', 'must not exceed JWT_MAX_LIFETIME_S')
   // In production a mail that lands in a local file is a mail nobody receives.
   if (env.NODE_ENV === 'production' && !env.SMTP_URL)
-    throw new ConfigError('Invalid configuration:\n  SMTP_URL: required when NODE_ENV=production')
+    throw invalid('SMTP_URL', 'required when NODE_ENV=production')
   if (env.NODE_ENV === 'production' && !env.LOGIN_THROTTLE_SECRET)
     throw invalid('LOGIN_THROTTLE_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)')
   return {

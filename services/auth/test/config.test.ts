@@ -33,6 +33,7 @@ describe('loadAuthConfig: defaults', () => {
       publicKeys: [],
       privateKey: undefined,
       jwksUrl: undefined,
+      jwksAllowInsecureHttp: true,
       maxLifetimeSeconds: 3600,
       issuer: 'bio-re-auth',
       audience: 'bio-re-api',

@@ -7,6 +7,10 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>
 
+/** A ConfigError about one variable, in the format of `loadEnv`'s list; never echoes the value. */
+export const invalid = (name: string, problem: string): ConfigError =>
+  new ConfigError(`Invalid configuration:\n  ${name}: ${problem}`)
+
 /**
  * Reads the variables a schema declares from `env`, applies defaults, converts strings to the
  * declared types and validates. Throws one ConfigError listing every problem; values are never

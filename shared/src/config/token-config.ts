@@ -1,12 +1,13 @@
 import {
   type AccessTokenVerifierOptions,
   type Algorithm,
+  jwksUrlProblem,
   KeyFormatError,
   MIN_SECRET_LENGTH,
   publicKeys,
 } from '@bio/token-verifier'
 import type { CommonEnv } from './common-env.js'
-import { ConfigError, splitList } from './load-env.js'
+import { invalid, splitList } from './load-env.js'
 
 /** How access tokens are verified (both services) and, on auth, signed. */
 export interface TokenConfig {
@@ -21,11 +22,10 @@ export interface TokenConfig {
   publicKeys: string[]
   /** A JWKS to fetch public keys from (verifiers only). */
   jwksUrl: string | undefined
+  /** Outside production `jwksUrl` may be plain http: to any host; in production only to loopback. */
+  jwksAllowInsecureHttp: boolean
   maxLifetimeSeconds: number
 }
-
-const invalid = (name: string, problem: string) =>
-  new ConfigError(`Invalid configuration:\n  ${name}: ${problem}`)
 
 /** Checks a PEM list variable and returns its blocks; names the variable, never echoes a key. */
 export function publicKeysFrom(name: string, raw: string): string[] {
@@ -45,6 +45,13 @@ export function tokenConfigFrom(
 ): TokenConfig {
   if (env.JWT_ALGORITHM === 'HS256' && !env.JWT_SECRET)
     throw invalid('JWT_SECRET', `is required when JWT_ALGORITHM=HS256 (at least ${MIN_SECRET_LENGTH} bytes)`)
+  // A tampered JWKS fetch hands out keys that forge every token: https: in production.
+  const jwksAllowInsecureHttp = env.NODE_ENV !== 'production'
+  const jwksProblem =
+    extra.jwksUrl === undefined
+      ? undefined
+      : jwksUrlProblem(extra.jwksUrl, { allowInsecureHttp: jwksAllowInsecureHttp })
+  if (jwksProblem) throw invalid('JWT_JWKS_URL', jwksProblem)
   const verifySecrets = splitList(env.JWT_VERIFY_SECRETS)
   if (verifySecrets.some((s) => s.length < MIN_SECRET_LENGTH))
     throw invalid('JWT_VERIFY_SECRETS', `every key must be at least ${MIN_SECRET_LENGTH} bytes`)
@@ -57,6 +64,7 @@ export function tokenConfigFrom(
     verifySecrets,
     publicKeys: extra.publicKeys ?? [],
     jwksUrl: extra.jwksUrl,
+    jwksAllowInsecureHttp,
     maxLifetimeSeconds: env.JWT_MAX_LIFETIME_S,
   }
 }
@@ -72,7 +80,9 @@ export function verifierOptions(
     signingSecret: tokens.secret,
     verifySecrets: tokens.verifySecrets,
     publicKeys: tokens.publicKeys,
-    jwks: tokens.jwksUrl ? { ...jwks, url: tokens.jwksUrl } : undefined,
+    jwks: tokens.jwksUrl
+      ? { ...jwks, url: tokens.jwksUrl, allowInsecureHttp: tokens.jwksAllowInsecureHttp }
+      : undefined,
     jwksAlgorithms: tokens.algorithm === 'HS256' ? ['EdDSA', 'ES256'] : [tokens.algorithm],
     maxLifetimeSeconds: tokens.maxLifetimeSeconds,
   }

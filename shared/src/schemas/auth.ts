@@ -103,7 +103,11 @@ export const RefreshTokenBody = Type.Object(
 export type RefreshTokenBody = Static<typeof RefreshTokenBody>
 
 export const TokenResult = Type.Object({
-  accessToken: Type.String({ description: 'HS256 JWT for `Authorization: Bearer`' }),
+  accessToken: Type.String({
+    description:
+      'Access token for `Authorization: Bearer`: a JWT of type `at+jwt` signed with `JWT_ALGORITHM` ' +
+      '(HS256, EdDSA or ES256); its `kid` names the verifying key (in the JWKS for EdDSA and ES256)',
+  }),
   expiresIn: Type.Integer({ description: 'Seconds until the access token expires', examples: [900] }),
 })
 export type TokenResult = Static<typeof TokenResult>

@@ -121,6 +121,19 @@ export function tokenAttacks(ctx: TokenAttackContext): [name: string, token: str
       ),
     ],
     ['an x5c header', secretKeyed(hsHeader(ctx, { x5c: ['MIIBszCCAVmgAwIBAgIUBogus'] }))],
+    // RFC 7515 §4.1.11: we understand no extension, so any crit header is refused, even a falsy one.
+    ...(
+      [
+        ['an extension', { crit: ['x-bio'], 'x-bio': true }],
+        ['an empty list', { crit: [] }],
+        ['null', { crit: null }],
+        ['an empty string', { crit: '' }],
+        ['false', { crit: false }],
+      ] as const
+    ).map(([what, extra]): [string, string] => [
+      `a crit header of ${what}`,
+      secretKeyed(hsHeader(ctx, extra)),
+    ]),
     ['typ JWT', secretKeyed(hsHeader(ctx, { typ: 'JWT' }))],
     ['no typ', secretKeyed({ alg: 'HS256', kid: secretKid(ctx.secret) })],
     ['typ of another token kind', secretKeyed(hsHeader(ctx, { typ: 'refresh+jwt' }))],

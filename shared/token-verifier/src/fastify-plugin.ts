@@ -1,9 +1,10 @@
-import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
+import fastifyJwt from '@fastify/jwt'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { bearerToken } from './bearer.js'
 import type { AccessTokenClaims } from './claims.js'
 import { AccessTokenError } from './errors.js'
+import type { Algorithm, VerificationKey } from './keys.js'
 import { type AccessTokenVerifierOptions, verificationRules } from './rules.js'
 import { fromFastJwtError } from './verifier.js'
 
@@ -25,6 +26,9 @@ const toAccessTokenError = (err: unknown): AccessTokenError =>
     ? new AccessTokenError('expired', { cause: err })
     : fromFastJwtError(err)
 
+/** The request method of the @fastify/jwt registration pinned to `alg`. */
+const verifyMethod = (alg: Algorithm) => `accessToken${alg}Verify`
+
 /**
  * Local verification of access tokens for a Fastify app, on @fastify/jwt: keys chosen by `kid`,
  * algorithms pinned, claims checked as `createAccessTokenVerifier` does. Routes opt in with
@@ -38,34 +42,41 @@ export const accessTokenPlugin = fp<AccessTokenVerifierOptions>(
       ...options.jwks,
     }
     const rules = verificationRules({ ...options, jwks })
-    await app.register(fastifyJwt, {
-      decoratorName: 'auth',
-      decode: { complete: true },
-      // The key the token's header names; a refused header ends the verification here.
-      secret: async (_request: FastifyRequest, decoded: TokenOrHeader) => {
-        const header = 'header' in decoded ? decoded.header : decoded
-        const key = await rules.keySet.select(header as unknown as Record<string, unknown>)
-        if (!key) throw new AccessTokenError('invalid')
-        return key.key
-      },
-      verify: {
-        ...rules.fastJwt,
-        extractToken: (request) => {
-          const token = bearerToken(request.headers.authorization)
-          if (!token) throw new AccessTokenError('missing')
-          rules.inspect(token)
-          return token
+    // The key requireAuth chose for the request, from the token's header, before @fastify/jwt runs.
+    const chosen = new WeakMap<FastifyRequest, VerificationKey>()
+    // One @fastify/jwt registration per algorithm, each allowing only its own: a key is only ever
+    // given to a verifier pinned to the key's algorithm (as the plain function pins `[key.alg]`).
+    for (const alg of rules.keySet.algorithms)
+      await app.register(fastifyJwt, {
+        namespace: `accessToken${alg}`,
+        jwtVerify: verifyMethod(alg),
+        decoratorName: 'auth',
+        decode: { complete: true },
+        secret: async (request: FastifyRequest) => {
+          const key = chosen.get(request)
+          if (!key || key.alg !== alg) throw new AccessTokenError('invalid')
+          return key.key
         },
-      },
-      trusted: async (_request, payload) => {
-        rules.claims(payload)
-        return true
-      },
-      formatUser: (payload) => payload as AccessTokenClaims,
-    })
+        verify: {
+          ...rules.fastJwt,
+          algorithms: [alg],
+          extractToken: (request) => bearerToken(request.headers.authorization),
+        },
+        trusted: async (_request, payload) => {
+          rules.claims(payload)
+          return true
+        },
+        formatUser: (payload) => payload as AccessTokenClaims,
+      })
+    if (!app.hasRequestDecorator('auth')) app.decorateRequest('auth', null)
     app.decorate('requireAuth', async (request: FastifyRequest, reply: FastifyReply) => {
       try {
-        await request.jwtVerify()
+        const token = bearerToken(request.headers.authorization)
+        if (!token) throw new AccessTokenError('missing')
+        const key = await rules.keySet.select(rules.inspect(token))
+        if (!key) throw new AccessTokenError('invalid')
+        chosen.set(request, key)
+        await (request as unknown as Record<string, () => Promise<unknown>>)[verifyMethod(key.alg)]!()
       } catch (err) {
         const error = toAccessTokenError(err)
         request.auth = null

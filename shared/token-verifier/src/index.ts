@@ -9,6 +9,7 @@ export {
 export { accessTokenPlugin } from './fastify-plugin.js'
 export type { JwksCache, JwksCacheOptions } from './jwks-cache.js'
 export { JsonWebKeySet, PublicJwkSchema } from './jwks-schema.js'
+export { isLoopbackUrl, jwksUrlProblem } from './jwks-url.js'
 export type { KeySet, KeySources } from './key-set.js'
 export {
   ALGORITHMS,

@@ -1,7 +1,11 @@
+import { jwksUrlProblem } from './jwks-url.js'
 import { fromJwk, type VerificationKey } from './keys.js'
 
 export interface JwksCacheOptions {
+  /** `https:`, or `http:` to a loopback host (127.0.0.0/8, ::1, localhost). */
   url: string
+  /** Also accept `http:` to any host: development only, a tampered fetch can forge every token. */
+  allowInsecureHttp?: boolean
   /** Epoch milliseconds; tests inject a clock. */
   now?: () => number
   /** The HTTP client; tests inject one that counts. */
@@ -32,6 +36,8 @@ export interface JwksCache {
  * and in the background once they are `maxAgeMs` old. A failed fetch keeps the keys it had.
  */
 export function createJwksCache(options: JwksCacheOptions): JwksCache {
+  const problem = jwksUrlProblem(options.url, options)
+  if (problem) throw new TypeError(`JWKS URL ${problem}`)
   const now = options.now ?? Date.now
   const fetchJwks = options.fetch ?? globalThis.fetch
   const minInterval = options.minRefetchIntervalMs ?? 30_000

@@ -30,7 +30,7 @@ export interface VerificationRules {
   keySet: KeySet
   /** fast-jwt options without `key`: algorithms pinned, iss/aud/typ/required claims checked. */
   fastJwt: Partial<VerifierOptions>
-  /** Cheap checks before any parsing: length and canonical base64url parts. Returns the header. */
+  /** Cheap checks before any parsing: length, canonical base64url parts, no `crit`. Returns the header. */
   inspect(token: unknown): Record<string, unknown>
   /** The claims after the signature check: types, `iat` not in the future, lifetime. */
   claims(payload: unknown): AccessTokenClaims
@@ -82,6 +82,9 @@ export function verificationRules(options: AccessTokenVerifierOptions): Verifica
       }
       if (typeof header !== 'object' || header === null || Array.isArray(header))
         throw new AccessTokenError('invalid')
+      // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused, and we
+      // understand none; fast-jwt lets a falsy `crit` through, so any `crit` at all is refused.
+      if ('crit' in header) throw new AccessTokenError('invalid')
       return header as Record<string, unknown>
     },
     claims(payload) {
