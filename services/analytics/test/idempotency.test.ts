@@ -1,6 +1,6 @@
 import { twoReadyInstances } from '@bio/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isUuidV7, uuidV7, uuidV7Time } from '../src/lib/uuid-v7.js'
+import { chooseRowId, isUuidV7, uuidV7, uuidV7Instant, uuidV7Time } from '../src/lib/uuid-v7.js'
 import {
   type AnalyticsApp,
   type AnalyticsHarness,
@@ -131,5 +131,37 @@ describe('retries change nothing', () => {
     expect(idOf(await postPageView(app, { id: viewId, sessionId: mine, path: '/takeover' }))).toBeNull()
     expect(await pageViewRow(h, viewId)).toEqual(before)
     expect(await sessionRow(h, mine)).toMatchObject({ pageViews: 0 })
+  })
+})
+
+describe('the key (id, entered_at) of the partitioned pageviews', () => {
+  it("a row's time is a function of its id: the id's instant, whoever made the id", () => {
+    const now = Date.parse('2026-07-01T08:00:00.000Z') + 0.123
+    const server = chooseRowId(undefined, now)
+    expect(server.at).toBe(now)
+    expect(uuidV7Instant(server.id)).toBe(now)
+    // The server's id sent back as a client id: the same instant, so the same key.
+    expect(chooseRowId(server.id, now + 5_000)).toEqual(server)
+    const client = uuidV7(now - 60_000)
+    expect(chooseRowId(client, now)).toEqual(chooseRowId(client, now + HOUR))
+    expect(Math.floor(chooseRowId(client, now).at)).toBe(uuidV7Time(client))
+  })
+
+  it('a server-made id sent again by its session answers the same id and stays one row', async () => {
+    const sessionId = await createSession(app)
+    const viewId = await recordPageView(app, sessionId, { path: '/first' })
+    const before = await pageViewRow(h, viewId)
+    expect(idOf(await postPageView(app, { id: viewId, sessionId, path: '/again' }))).toBe(viewId)
+    expect(await pageViewsOf(h, sessionId)).toEqual([before])
+    expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1 })
+  })
+
+  it('20 concurrent copies of a view whose id is a day old: one row, counted once', async () => {
+    const sessionId = await createSession(app)
+    const view = { id: uuidV7(Date.now() - 23 * HOUR), sessionId, path: '/late' }
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => postPageView(twins[i % 2]!, view)))
+    for (const a of answers) expect(idOf(a)).toBe(view.id)
+    expect((await pageViewsOf(h, sessionId)).map((v) => v.id)).toEqual([view.id])
+    expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1 })
   })
 })

@@ -1,6 +1,7 @@
 import { executePrepared } from '@bio/shared'
 import { sql } from 'drizzle-orm'
-import { type AnalyticsDb, answerOwned, json, type OwnedRow, ownersOf, withOrder } from './writers.js'
+import { rowTimeRange } from '../lib/uuid-v7.js'
+import { type AnalyticsDb, answerOwned, json, type OwnedRow, withOrder } from './writers.js'
 
 export interface PageViewItem {
   id: string
@@ -20,14 +21,18 @@ export interface LeaveItem {
   at: string
 }
 
-const PAGEVIEWS = sql.raw('analytics_pageviews')
-const SESSION = sql.raw('session_id')
 const GAP_MIN = sql.raw(`interval '0 seconds'`)
 const GAP_MAX = sql.raw(`interval '3600 seconds'`)
 /** Seconds a client's clock may run ahead of ours (the window a client-chosen id's time is taken in). */
 const SKEW_S = sql.raw('60')
 
 /**
+ * The table is partitioned by month of `entered_at`, and a row's `entered_at` follows from its id
+ * (`rowTimeRange`), so every statement here names the partition key of the rows it reads:
+ * lookups by id carry the id's time range, updates the row's exact `entered_at`, and the
+ * back-fill reaches back only as far as a gap it would fill. PostgreSQL then reads one partition
+ * per row (pruning at run time, per joined row) instead of every month's.
+ *
  * Pageviews, in ONE statement (one round trip, its own atomic commit):
  * - `i`: the batch's views (one per id) whose session exists, with the session's verified bio
  *   page and, per session, the time of the next view of the same batch;
@@ -59,7 +64,11 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
                case when next_at - "enteredAt" between ${GAP_MIN} and ${GAP_MAX}
                     then extract(epoch from next_at - "enteredAt") end
         from i
-        on conflict (id) do nothing
+        -- The only unique key is the primary key (id, entered_at). No conflict target: the same
+        -- statement runs on the plain table of migration 0003 (a release running before 0004 is
+        -- applied, and the benchmark's baseline). entered_at is a function of the id, so a retried
+        -- id meets its first copy's key in the same partition.
+        on conflict do nothing
         returning id, session_id, entered_at
       ), per_session as (
         select session_id, count(*)::int as n, min(entered_at) as first_at, max(entered_at) as last_at
@@ -72,11 +81,12 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
         from per_session p
         where s.id = p.session_id
       ), prev as (
-        select v.id, p.first_at - v.entered_at as gap
+        select v.id, v.entered_at, p.first_at - v.entered_at as gap
         from per_session p
         cross join lateral (
+          -- A view further back than the largest gap is never back-filled: only recent partitions.
           select id, entered_at from analytics_pageviews
-          where session_id = p.session_id and entered_at < p.first_at
+          where session_id = p.session_id and entered_at < p.first_at and entered_at >= p.first_at - ${GAP_MAX}
           order by entered_at desc, id desc
           limit 1
         ) v
@@ -84,7 +94,7 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
         update analytics_pageviews v
         set duration = extract(epoch from prev.gap)
         from prev
-        where v.id = prev.id and prev.gap between ${GAP_MIN} and ${GAP_MAX}
+        where v.id = prev.id and v.entered_at = prev.entered_at and prev.gap between ${GAP_MIN} and ${GAP_MAX}
       )
       select id::text as id, session_id::text as owner from ins`,
   )
@@ -92,9 +102,27 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
     items,
     (v) => v.sessionId,
     inserted,
-    (ids) => ownersOf(db, PAGEVIEWS, SESSION, ids),
+    (ids) => pageViewOwners(db, ids, items),
   )
 }
+
+/** The sessions of existing pageviews with one of `ids`, looked up by (id, entered_at) as `items` give them. */
+function pageViewOwners(db: AnalyticsDb, ids: string[], items: PageViewItem[]): Promise<OwnedRow[]> {
+  const enteredAt = new Map(items.map((v) => [v.id, v.enteredAt]))
+  const keys = ids.map((id) => ({ id, enteredAt: enteredAt.get(id) }))
+  return executePrepared<OwnedRow>(
+    db,
+    sql`select p.id::text as id, p.session_id::text as owner
+        from json_to_recordset(${json(keys)}) as k("id" uuid, "enteredAt" timestamptz)
+        join analytics_pageviews p on p.id = k."id" and p.entered_at = k."enteredAt"`,
+  )
+}
+
+/** A leave with the `entered_at` range its pageview's row lies in. */
+const withTimeRange = <T extends LeaveItem>(item: T) => ({
+  ...item,
+  ...rowTimeRange(item.id, Date.parse(item.at)),
+})
 
 /**
  * Page-leave pings: duration clamped to [0, 3600] and to the time since the view was entered
@@ -109,21 +137,21 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
     db,
     sql`
     with i as (
-      select distinct on ("id") "id", least(greatest("duration", 0), 3600) as duration, "at",
+      select distinct on ("id") "id", "from", "to", least(greatest("duration", 0), 3600) as duration, "at",
              -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
              case when "scrollDepth" is null then null else least(greatest("scrollDepth", 0), 100) end as scroll
-      from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "duration" float8, "scrollDepth" float8,
-        "at" timestamptz, "ord" int)
+      from json_to_recordset(${json(withOrder(items).map(withTimeRange))}) as x("id" uuid, "from" timestamptz,
+        "to" timestamptz, "duration" float8, "scrollDepth" float8, "at" timestamptz, "ord" int)
       order by "id", "ord" desc
     ), old as (
-      select p.id, p.session_id, coalesce(p.leave_seconds, 0) as prev, i.scroll, i."at",
+      select p.id, p.entered_at, p.session_id, coalesce(p.leave_seconds, 0) as prev, i.scroll, i."at",
              least(i.duration, greatest(0, extract(epoch from i."at" - p.entered_at)::float8 + ${SKEW_S})) as duration
-      from analytics_pageviews p join i on i.id = p.id
+      from analytics_pageviews p join i on i.id = p.id and p.entered_at >= i."from" and p.entered_at < i."to"
     ), upd as (
       update analytics_pageviews p
       set duration = old.duration, scroll_depth = coalesce(old.scroll, p.scroll_depth), left_at = old."at",
           leave_seconds = round(old.duration::numeric)::int
-      from old where p.id = old.id
+      from old where p.id = old.id and p.entered_at = old.entered_at
       returning p.id
     ), d as (
       select old.session_id, sum(round(old.duration::numeric)::int - old.prev)::int as delta, max(old."at") as at

@@ -7,7 +7,8 @@ import type { AnalyticsSchema } from '../db/schema.js'
  * `json_to_recordset`, so a batch of 500 costs the same few round trips as a batch of 1, and the
  * statement text never changes, so it is prepared once per connection (`executePrepared`).
  *
- * Inserts are idempotent on the id (`on conflict (id) do nothing`): the primary key, not a read
+ * Inserts are idempotent on the id (`on conflict do nothing` on the primary key, which for
+ * pageviews is (id, entered_at) with entered_at a function of the id): the key, not a read
  * before the write, decides which copy of a retried write is the one stored, also across lanes
  * and instances, and every side effect (counters, back-fill) is computed from the rows really
  * inserted. A copy whose row already exists gets the same answer as the original when the row
