@@ -174,6 +174,13 @@ function test(args) {
   run(bin('vitest'), ['run', ...args])
 }
 
+/** `npm run analytics:maintain`: one run of the analytics maintenance task (partitions, retention). */
+function maintain() {
+  ensureInstalled()
+  build()
+  run(process.execPath, ['services/analytics/dist/maintain.js'], { env: serviceEnv('analytics') })
+}
+
 /** Rewrites shared/openapi/*.json and *.d.ts from what the services serve (needs the test PostgreSQL). */
 function openapi() {
   ensureInstalled()
@@ -191,6 +198,7 @@ const commands = {
   start,
   test: () => test(rest),
   migrate,
+  maintain,
   bench: () => bench(rest),
   install: ensureInstalled,
   build,

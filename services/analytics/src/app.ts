@@ -15,6 +15,7 @@ import { type AnalyticsSchema, schema } from './db/schema.js'
 import { createAnalyticsService } from './domain/analytics-service.js'
 import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipeline.js'
 import { monotonic, preciseNow } from './lib/clock.js'
+import { type MaintenanceScheduler, maintenanceScheduler } from './maintenance/maintenance-scheduler.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
 import { trackerRoutes } from './routes/tracker-routes.js'
 
@@ -28,6 +29,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The write path: its batchers' figures and the database breaker (metrics, tests). */
     ingest: IngestPipeline
+    /** Partitions ahead, strays out of the default partition, retention (`run()` for tests and the command). */
+    maintenance: MaintenanceScheduler
   }
 }
 
@@ -50,6 +53,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
   const { config } = options
   const database = options.database ?? (await openDatabase(config.db, schema))
   let ingest: IngestPipeline | undefined
+  let maintenance: MaintenanceScheduler | undefined
   const app = await createServiceApp({
     name: 'analytics',
     title: 'BIO.RE analytics ingest service',
@@ -72,13 +76,28 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
             ]),
           ),
       },
+      analytics_maintenance: {
+        help: 'Maintenance totals since start: runs, skipped (another instance held the lock), failures, partitionsCreated, strayRowsMoved, partitionsDropped, pageViewsDeleted, sessionsDeleted',
+        labelNames: ['stat'],
+        read: () =>
+          Object.entries(maintenance?.stats() ?? {}).map(
+            ([stat, value]): [Record<string, string>, number] => [{ stat }, value],
+          ),
+      },
     },
   })
   ingest = createIngestPipeline(database.db, config.ingest, app.log, database.ping)
   const pipeline = ingest
   app.decorate('ingest', pipeline)
-  // Queued writes are flushed before the database closes: an acknowledged write is committed.
+  const now = options.now ?? preciseNow
+  const tasks = maintenanceScheduler(database, config.maintenance, app.log, now)
+  maintenance = tasks
+  app.decorate('maintenance', tasks)
+  app.addHook('onReady', async () => tasks.start())
+  // A maintenance run in progress ends, and queued writes are flushed, before the database
+  // closes: an acknowledged write is committed.
   app.addHook('onClose', async () => {
+    await tasks.stop()
     await pipeline.close()
     if (options.closeDatabase ?? !options.database) await database.close()
   })
@@ -88,7 +107,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
     config,
     ingest: pipeline,
     geo,
-    now: monotonic(options.now ?? preciseNow),
+    now: monotonic(now),
   })
   await app.register(accessTokenPlugin, verifierOptions(config.tokens, options.jwks))
   await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })

@@ -27,6 +27,10 @@ export const AnalyticsEnv = Type.Object({
   JWT_PUBLIC_KEYS: Type.String({ default: '' }),
   JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   INGEST_PROBE_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50, maximum: 60_000 }),
+  // 14 months, GA4's longer setting: a year-on-year comparison of a whole month still has both.
+  ANALYTICS_RETENTION_DAYS: Type.Integer({ default: 425, minimum: 0, maximum: 36_500 }),
+  ANALYTICS_MAINTENANCE_INTERVAL_MS: Type.Integer({ default: 3_600_000, minimum: 0, maximum: 86_400_000 }),
+  ANALYTICS_PARTITIONS_AHEAD: Type.Integer({ default: 3, minimum: 1, maximum: 24 }),
 })
 export type AnalyticsEnv = Static<typeof AnalyticsEnv>
 
@@ -39,6 +43,15 @@ export interface IngestConfig {
   probeIntervalMs: number
 }
 
+export interface MaintenanceConfig {
+  /** Days of data kept (pageviews by entered_at, sessions by last activity); 0 keeps everything. */
+  retentionDays: number
+  /** How often each instance runs the maintenance task (the first run at start); 0: never (use `npm run analytics:maintain`). */
+  intervalMs: number
+  /** Months after the current one whose partitions are created ahead. */
+  partitionsAhead: number
+}
+
 export interface AnalyticsConfig {
   env: AnalyticsEnv['NODE_ENV']
   http: HttpConfig
@@ -49,6 +62,7 @@ export interface AnalyticsConfig {
   visitorHashSecret: string
   geoipDbPath: string | undefined
   ingest: IngestConfig
+  maintenance: MaintenanceConfig
 }
 
 /** Reads and validates the analytics service's environment; throws ConfigError listing every problem. */
@@ -61,6 +75,9 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
       'JWT_PUBLIC_KEYS',
       `JWT_PUBLIC_KEYS or JWT_JWKS_URL is required when JWT_ALGORITHM=${env.JWT_ALGORITHM}`,
     )
+  const interval = env.ANALYTICS_MAINTENANCE_INTERVAL_MS
+  if (interval > 0 && interval < 60_000)
+    throw invalid('ANALYTICS_MAINTENANCE_INTERVAL_MS', 'must be 0 (off) or at least 60000 (a minute)')
   return {
     env: env.NODE_ENV,
     http: httpConfigFrom(env, env.ANALYTICS_PORT),
@@ -76,6 +93,11 @@ export function loadAnalyticsConfig(source: Env): AnalyticsConfig {
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
       maxQueue: env.INGEST_MAX_QUEUE,
       probeIntervalMs: env.INGEST_PROBE_INTERVAL_MS,
+    },
+    maintenance: {
+      retentionDays: env.ANALYTICS_RETENTION_DAYS,
+      intervalMs: interval,
+      partitionsAhead: env.ANALYTICS_PARTITIONS_AHEAD,
     },
   }
 }

@@ -29,6 +29,9 @@ export function testConfig(env: Record<string, string> = {}, dbUrl?: string): An
     // Load shedding reacts to the machine, not to the code under test: a busy CI box must not turn
     // answers into 503s. overload.test.ts switches it on with its own thresholds.
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // No maintenance timer: tests that share a database must not see a run move or delete their
+    // rows; maintenance.test.ts runs it on purpose.
+    ANALYTICS_MAINTENANCE_INTERVAL_MS: '0',
     ...(dbUrl ? { ANALYTICS_DATABASE_URL: dbUrl } : {}),
     ...env,
   })

@@ -1,0 +1,115 @@
+import type { Query } from './maintenance-sql.js'
+
+/**
+ * The month partitions of analytics_pageviews (migration 0004): one per calendar month (UTC),
+ * named analytics_pageviews_yYYYYmMM and created by the database function
+ * analytics_pageviews_add_partition, plus analytics_pageviews_default for rows of a month that
+ * has none yet.
+ */
+
+export const DEFAULT_PARTITION = 'analytics_pageviews_default'
+/** DDL waits this long for its lock, then fails (and the next run tries again). */
+export const LOCK_TIMEOUT = `set local lock_timeout = '2s'`
+const NAME = /^analytics_pageviews_y(\d{4})m(\d{2})$/
+
+/** The first instant of `at`'s month (UTC), `months` later (negative: earlier). */
+export const monthStart = (at: Date, months = 0): Date =>
+  new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1))
+
+export interface MonthPartition {
+  name: string
+  from: Date
+  to: Date
+}
+
+/** The month partitions that exist, oldest first. */
+export async function monthPartitions(query: Query): Promise<MonthPartition[]> {
+  const rows = await query<{ name: string }>(
+    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'public.analytics_pageviews'::regclass`,
+  )
+  return rows
+    .flatMap(({ name }) => {
+      const m = NAME.exec(name)
+      if (!m) return []
+      const from = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1))
+      return [{ name, from, to: monthStart(from, 1) }]
+    })
+    .sort((a, b) => a.from.getTime() - b.from.getTime())
+}
+
+/** Creates the partitions of the months from `from` to `through` that are missing; returns how many. */
+export async function createMonthPartitions(
+  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
+  existing: MonthPartition[],
+  from: Date,
+  through: Date,
+): Promise<number> {
+  const have = new Set(existing.map((p) => p.from.getTime()))
+  let created = 0
+  for (let m = monthStart(from); m <= through; m = monthStart(m, 1)) {
+    if (have.has(m.getTime())) continue
+    await transaction(async (q) => {
+      await q(LOCK_TIMEOUT)
+      await q('select analytics_pageviews_add_partition($1)', [m.toISOString()])
+    })
+    created++
+  }
+  return created
+}
+
+/**
+ * Empties the DEFAULT partition into month partitions, one month per transaction: its rows of
+ * that month are deleted into a temporary table, the month's partition created (PostgreSQL
+ * refuses to while the default holds rows of its range) and the rows inserted through the
+ * parent, so no reader ever sees a row missing or twice. Rows before `keepFrom` (expired) are
+ * left for the retention delete. Returns how many rows moved.
+ */
+export async function moveStrays(
+  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
+  query: Query,
+  keepFrom: Date,
+): Promise<number> {
+  const months = await query<{ month: string }>(
+    `select distinct date_trunc('month', entered_at at time zone 'UTC')::text as month
+     from ${DEFAULT_PARTITION} where entered_at >= $1 order by 1`,
+    [keepFrom.toISOString()],
+  )
+  let moved = 0
+  for (const { month } of months) {
+    const from = new Date(`${month}Z`)
+    const to = monthStart(from, 1)
+    moved += await transaction(async (q) => {
+      await q(LOCK_TIMEOUT)
+      await q(
+        `create temporary table pageview_strays on commit drop as
+         with moved as (delete from ${DEFAULT_PARTITION} where entered_at >= $1 and entered_at < $2 returning *)
+         select * from moved`,
+        [from.toISOString(), to.toISOString()],
+      )
+      await q('select analytics_pageviews_add_partition($1)', [from.toISOString()])
+      const rows = await q<{ n: number }>(
+        `with ins as (insert into analytics_pageviews select * from pageview_strays returning 1)
+         select count(*)::int as n from ins`,
+      )
+      return rows[0]?.n ?? 0
+    })
+  }
+  return moved
+}
+
+/** Drops the month partitions that end at or before `cutoff`, each in a short transaction; returns their names. */
+export async function dropExpiredPartitions(
+  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
+  existing: MonthPartition[],
+  cutoff: Date,
+): Promise<string[]> {
+  const expired = existing.filter((p) => p.to <= cutoff)
+  for (const p of expired) {
+    await transaction(async (q) => {
+      await q(LOCK_TIMEOUT)
+      await q(`drop table "${p.name}"`)
+    })
+  }
+  return expired.map((p) => p.name)
+}

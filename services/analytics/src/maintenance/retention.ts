@@ -1,0 +1,70 @@
+import type { Query } from './maintenance-sql.js'
+
+/** Rows per delete statement, each its own short transaction. */
+export const DELETE_BATCH = 1000
+const LOCK_TIMEOUT = `set local lock_timeout = '1s'`
+
+type Transaction = <T>(fn: (q: Query) => Promise<T>) => Promise<T>
+
+/** Runs `batch` until it deletes fewer than DELETE_BATCH rows; returns the total. */
+async function inBatches(batch: () => Promise<number>): Promise<number> {
+  let total = 0
+  for (;;) {
+    const n = await batch()
+    total += n
+    if (n < DELETE_BATCH) return total
+  }
+}
+
+/**
+ * Deletes the pageviews entered before `cutoff` that are left after whole months were dropped
+ * (the month the cutoff falls in, and the DEFAULT partition), 1000 rows per statement. The
+ * condition on entered_at limits every statement to those partitions.
+ */
+export function deleteExpiredPageViews(transaction: Transaction, cutoff: Date): Promise<number> {
+  return inBatches(() =>
+    transaction(async (q) => {
+      await q(LOCK_TIMEOUT)
+      const rows = await q<{ n: number }>(
+        `with gone as (
+           delete from analytics_pageviews where (id, entered_at) in (
+             select id, entered_at from analytics_pageviews where entered_at < $1 limit ${DELETE_BATCH})
+           returning 1)
+         select count(*)::int as n from gone`,
+        [cutoff.toISOString()],
+      )
+      return rows[0]?.n ?? 0
+    }),
+  )
+}
+
+/**
+ * Deletes the sessions whose last activity is before `cutoff` (their pageviews go with them, by
+ * the foreign key's cascade), 1000 per statement, walking the primary key from where the last
+ * batch stopped: last_activity_at is updated on every heartbeat, so it has no index (one would
+ * make those updates non-HOT), and the walk reads the table once in all, never from the start
+ * per batch. Row locks only, each held for one short statement.
+ */
+export async function deleteExpiredSessions(transaction: Transaction, cutoff: Date): Promise<number> {
+  let after = '00000000-0000-0000-0000-000000000000'
+  let total = 0
+  for (;;) {
+    const [row] = await transaction(async (q) => {
+      await q(LOCK_TIMEOUT)
+      return q<{ n: number; last: string | null; scanned: number }>(
+        `with batch as (
+           select id, last_activity_at < $1 as expired from analytics_sessions
+           where id > $2 order by id limit ${DELETE_BATCH}
+         ), gone as (
+           delete from analytics_sessions s using batch b
+           where s.id = b.id and b.expired and s.last_activity_at < $1 returning 1)
+         select (select count(*)::int from gone) as n, (select id::text from batch order by id desc limit 1) as last,
+                (select count(*)::int from batch) as scanned`,
+        [cutoff.toISOString(), after],
+      )
+    })
+    total += row?.n ?? 0
+    if (!row?.last || row.scanned < DELETE_BATCH) return total
+    after = row.last
+  }
+}
