@@ -34,3 +34,29 @@ describe('JWT_JWKS_URL: https:, or http: to loopback, in production', () => {
     expect(config.tokens.jwksAllowInsecureHttp).toBe(true)
   })
 })
+
+describe('maintenance and retention', () => {
+  const load = (env: Record<string, string>) =>
+    loadAnalyticsConfig({ ...base, JWT_JWKS_URL: 'http://127.0.0.1:3001/.well-known/jwks.json', ...env })
+  it('defaults: 425 days kept, hourly, 3 months of partitions ahead', () => {
+    expect(load({}).maintenance).toEqual({ retentionDays: 425, intervalMs: 3_600_000, partitionsAhead: 3 })
+  })
+
+  it('ANALYTICS_RETENTION_DAYS=0 keeps everything; ANALYTICS_MAINTENANCE_INTERVAL_MS=0 runs no timer', () => {
+    const config = load({ ANALYTICS_RETENTION_DAYS: '0', ANALYTICS_MAINTENANCE_INTERVAL_MS: '0' })
+    expect(config.maintenance).toMatchObject({ retentionDays: 0, intervalMs: 0 })
+  })
+
+  it.each([
+    ['ANALYTICS_RETENTION_DAYS', '-1'],
+    ['ANALYTICS_RETENTION_DAYS', '14 months'],
+    ['ANALYTICS_RETENTION_DAYS', '1.5'],
+    ['ANALYTICS_MAINTENANCE_INTERVAL_MS', '1000'],
+    ['ANALYTICS_MAINTENANCE_INTERVAL_MS', '-5'],
+    ['ANALYTICS_PARTITIONS_AHEAD', '0'],
+    ['ANALYTICS_PARTITIONS_AHEAD', '25'],
+  ])('refuses %s=%s with a ConfigError naming it', (name, value) => {
+    expect(() => load({ [name]: value })).toThrow(ConfigError)
+    expect(() => load({ [name]: value })).toThrow(new RegExp(name))
+  })
+})

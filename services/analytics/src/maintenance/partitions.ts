@@ -1,3 +1,4 @@
+import { sqlState } from '@bio/shared'
 import type { Query } from './maintenance-sql.js'
 
 /**
@@ -8,8 +9,32 @@ import type { Query } from './maintenance-sql.js'
  */
 
 export const DEFAULT_PARTITION = 'analytics_pageviews_default'
-/** DDL waits this long for its lock, then fails (and the next run tries again). */
-export const LOCK_TIMEOUT = `set local lock_timeout = '2s'`
+/**
+ * DDL waits this long for a lock, then gives up: less than PostgreSQL's deadlock_timeout (1 s by
+ * default), so when the DDL and an ingest statement wait on each other (ATTACH and DROP lock the
+ * parent, the DEFAULT partition and, for the foreign key, analytics_sessions, which ingest locks
+ * in another order), the DDL's wait ends first and ingest goes on, never a deadlock victim.
+ */
+export const LOCK_TIMEOUT = `set local lock_timeout = '500ms'`
+/** Attempts of one DDL transaction that lost its lock wait; then the run fails and the next one tries again. */
+const DDL_ATTEMPTS = 10
+
+type Transaction = <T>(fn: (q: Query) => Promise<T>) => Promise<T>
+
+/** `fn` in a transaction with LOCK_TIMEOUT, tried again when it gave up waiting for a lock (55P03) or lost a deadlock. */
+export async function ddlTransaction<T>(transaction: Transaction, fn: (q: Query) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction(async (q) => {
+        await q(LOCK_TIMEOUT)
+        return fn(q)
+      })
+    } catch (err) {
+      const state = sqlState(err)
+      if (attempt >= DDL_ATTEMPTS || (state !== '55P03' && state !== '40P01')) throw err
+    }
+  }
+}
 const NAME = /^analytics_pageviews_y(\d{4})m(\d{2})$/
 
 /** The first instant of `at`'s month (UTC), `months` later (negative: earlier). */
@@ -40,7 +65,7 @@ export async function monthPartitions(query: Query): Promise<MonthPartition[]> {
 
 /** Creates the partitions of the months from `from` to `through` that are missing; returns how many. */
 export async function createMonthPartitions(
-  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
+  transaction: Transaction,
   existing: MonthPartition[],
   from: Date,
   through: Date,
@@ -49,10 +74,9 @@ export async function createMonthPartitions(
   let created = 0
   for (let m = monthStart(from); m <= through; m = monthStart(m, 1)) {
     if (have.has(m.getTime())) continue
-    await transaction(async (q) => {
-      await q(LOCK_TIMEOUT)
-      await q('select analytics_pageviews_add_partition($1)', [m.toISOString()])
-    })
+    await ddlTransaction(transaction, (q) =>
+      q('select analytics_pageviews_add_partition($1)', [m.toISOString()]),
+    )
     created++
   }
   return created
@@ -65,11 +89,7 @@ export async function createMonthPartitions(
  * parent, so no reader ever sees a row missing or twice. Rows before `keepFrom` (expired) are
  * left for the retention delete. Returns how many rows moved.
  */
-export async function moveStrays(
-  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
-  query: Query,
-  keepFrom: Date,
-): Promise<number> {
+export async function moveStrays(transaction: Transaction, query: Query, keepFrom: Date): Promise<number> {
   const months = await query<{ month: string }>(
     `select distinct date_trunc('month', entered_at at time zone 'UTC')::text as month
      from ${DEFAULT_PARTITION} where entered_at >= $1 order by 1`,
@@ -79,8 +99,7 @@ export async function moveStrays(
   for (const { month } of months) {
     const from = new Date(`${month}Z`)
     const to = monthStart(from, 1)
-    moved += await transaction(async (q) => {
-      await q(LOCK_TIMEOUT)
+    moved += await ddlTransaction(transaction, async (q) => {
       await q(
         `create temporary table pageview_strays on commit drop as
          with moved as (delete from ${DEFAULT_PARTITION} where entered_at >= $1 and entered_at < $2 returning *)
@@ -100,16 +119,13 @@ export async function moveStrays(
 
 /** Drops the month partitions that end at or before `cutoff`, each in a short transaction; returns their names. */
 export async function dropExpiredPartitions(
-  transaction: <T>(fn: (q: Query) => Promise<T>) => Promise<T>,
+  transaction: Transaction,
   existing: MonthPartition[],
   cutoff: Date,
 ): Promise<string[]> {
   const expired = existing.filter((p) => p.to <= cutoff)
   for (const p of expired) {
-    await transaction(async (q) => {
-      await q(LOCK_TIMEOUT)
-      await q(`drop table "${p.name}"`)
-    })
+    await ddlTransaction(transaction, (q) => q(`drop table "${p.name}"`))
   }
   return expired.map((p) => p.name)
 }

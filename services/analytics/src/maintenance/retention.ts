@@ -1,8 +1,8 @@
 import type { Query } from './maintenance-sql.js'
+import { LOCK_TIMEOUT } from './partitions.js'
 
 /** Rows per delete statement, each its own short transaction. */
 export const DELETE_BATCH = 1000
-const LOCK_TIMEOUT = `set local lock_timeout = '1s'`
 
 type Transaction = <T>(fn: (q: Query) => Promise<T>) => Promise<T>
 
