@@ -1,5 +1,5 @@
 import { executePrepared } from '@bio/shared'
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import { rowTimeRange } from '../lib/uuid-v7.js'
 import { type AnalyticsDb, answerOwned, json, type OwnedRow, withOrder } from './writers.js'
 
@@ -30,8 +30,10 @@ const SKEW_S = sql.raw('60')
  * The table is partitioned by month of `entered_at`, and a row's `entered_at` follows from its id
  * (`rowTimeRange`), so every statement here names the partition key of the rows it reads:
  * lookups by id carry the id's time range, updates the row's exact `entered_at`, and the
- * back-fill reaches back only as far as a gap it would fill. PostgreSQL then reads one partition
- * per row (pruning at run time, per joined row) instead of every month's.
+ * back-fill reaches back only as far as a gap it would fill. Each join to the table also carries
+ * the batch's whole range as `(select min(..))`/`(select max(..))` bounds: PostgreSQL prunes on
+ * those once per statement whatever join it picks (a hash join reads every partition it is not
+ * told to skip), so a batch of recent views reads the recent partition only.
  *
  * Pageviews, in ONE statement (one round trip, its own atomic commit):
  * - `i`: the batch's views (one per id) whose session exists, with the session's verified bio
@@ -46,9 +48,18 @@ const SKEW_S = sql.raw('60')
  * two batches of one instance at once (lanes are keyed by session).
  */
 export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<(string | null)[]> {
-  const inserted = await executePrepared<OwnedRow>(
-    db,
-    sql`
+  const inserted = await executePrepared<OwnedRow>(db, pageViewsStatement(items))
+  return answerOwned(
+    items,
+    (v) => v.sessionId,
+    inserted,
+    (ids) => executePrepared<OwnedRow>(db, pageViewOwnersStatement(ids, items)),
+  )
+}
+
+/** writePageViews' statement (exported for the partition-pruning test's EXPLAIN). */
+export function pageViewsStatement(items: PageViewItem[]): SQL {
+  return sql`
       with x as (
         select distinct on ("id") * from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "sessionId" uuid,
           "path" text, "title" text, "referrer" text, "linkClicked" uuid, "enteredAt" timestamptz, "ord" int)
@@ -94,28 +105,21 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
         update analytics_pageviews v
         set duration = extract(epoch from prev.gap)
         from prev
-        where v.id = prev.id and v.entered_at = prev.entered_at and prev.gap between ${GAP_MIN} and ${GAP_MAX}
+        where v.id = prev.id and v.entered_at = prev.entered_at
+          and v.entered_at between (select min(entered_at) from prev) and (select max(entered_at) from prev)
+          and prev.gap between ${GAP_MIN} and ${GAP_MAX}
       )
-      select id::text as id, session_id::text as owner from ins`,
-  )
-  return answerOwned(
-    items,
-    (v) => v.sessionId,
-    inserted,
-    (ids) => pageViewOwners(db, ids, items),
-  )
+      select id::text as id, session_id::text as owner from ins`
 }
 
 /** The sessions of existing pageviews with one of `ids`, looked up by (id, entered_at) as `items` give them. */
-function pageViewOwners(db: AnalyticsDb, ids: string[], items: PageViewItem[]): Promise<OwnedRow[]> {
+export function pageViewOwnersStatement(ids: string[], items: PageViewItem[]): SQL {
   const enteredAt = new Map(items.map((v) => [v.id, v.enteredAt]))
   const keys = ids.map((id) => ({ id, enteredAt: enteredAt.get(id) }))
-  return executePrepared<OwnedRow>(
-    db,
-    sql`select p.id::text as id, p.session_id::text as owner
-        from json_to_recordset(${json(keys)}) as k("id" uuid, "enteredAt" timestamptz)
-        join analytics_pageviews p on p.id = k."id" and p.entered_at = k."enteredAt"`,
-  )
+  return sql`with k as (select * from json_to_recordset(${json(keys)}) as k("id" uuid, "enteredAt" timestamptz))
+    select p.id::text as id, p.session_id::text as owner
+    from k join analytics_pageviews p on p.id = k."id" and p.entered_at = k."enteredAt"
+    where p.entered_at between (select min("enteredAt") from k) and (select max("enteredAt") from k)`
 }
 
 /** A leave with the `entered_at` range its pageview's row lies in. */
@@ -133,9 +137,12 @@ const withTimeRange = <T extends LeaveItem>(item: T) => ({
  * statement's snapshot (no FOR UPDATE: rows this statement updates would be invisible to it).
  */
 export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<void> {
-  await executePrepared(
-    db,
-    sql`
+  await executePrepared(db, leavesStatement(items))
+}
+
+/** writeLeaves' statement (exported for the partition-pruning test's EXPLAIN). */
+export function leavesStatement(items: LeaveItem[]): SQL {
+  return sql`
     with i as (
       select distinct on ("id") "id", "from", "to", least(greatest("duration", 0), 3600) as duration, "at",
              -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
@@ -147,11 +154,13 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
       select p.id, p.entered_at, p.session_id, coalesce(p.leave_seconds, 0) as prev, i.scroll, i."at",
              least(i.duration, greatest(0, extract(epoch from i."at" - p.entered_at)::float8 + ${SKEW_S})) as duration
       from analytics_pageviews p join i on i.id = p.id and p.entered_at >= i."from" and p.entered_at < i."to"
+      where p.entered_at >= (select min("from") from i) and p.entered_at < (select max("to") from i)
     ), upd as (
       update analytics_pageviews p
       set duration = old.duration, scroll_depth = coalesce(old.scroll, p.scroll_depth), left_at = old."at",
           leave_seconds = round(old.duration::numeric)::int
       from old where p.id = old.id and p.entered_at = old.entered_at
+        and p.entered_at between (select min(entered_at) from old) and (select max(entered_at) from old)
       returning p.id
     ), d as (
       select old.session_id, sum(round(old.duration::numeric)::int - old.prev)::int as delta, max(old."at") as at
@@ -160,6 +169,5 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
     )
     update analytics_sessions s
     set duration = greatest(0, s.duration + d.delta), last_activity_at = greatest(s.last_activity_at, d.at)
-    from d where s.id = d.session_id`,
-  )
+    from d where s.id = d.session_id`
 }

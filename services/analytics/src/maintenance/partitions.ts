@@ -10,12 +10,16 @@ import type { Query } from './maintenance-sql.js'
 
 export const DEFAULT_PARTITION = 'analytics_pageviews_default'
 /**
- * DDL waits this long for a lock, then gives up: less than PostgreSQL's deadlock_timeout (1 s by
- * default), so when the DDL and an ingest statement wait on each other (ATTACH and DROP lock the
- * parent, the DEFAULT partition and, for the foreign key, analytics_sessions, which ingest locks
- * in another order), the DDL's wait ends first and ingest goes on, never a deadlock victim.
+ * Every DDL transaction starts by locking analytics_sessions against writes (SHARE ROW EXCLUSIVE,
+ * which ATTACH and DROP need anyway for the foreign key's triggers), before any pageview
+ * partition: ingest statements lock analytics_sessions before the pageview partitions too (a
+ * plan's startup locks, then the insert's routing), so neither waits for the other in a cycle.
+ * The waits are short (ingest statements take milliseconds) and bounded: a DDL statement gives
+ * up after 500 ms, less than PostgreSQL's deadlock_timeout (1 s by default), so should a cycle
+ * form after all, the DDL's wait ends first and ingest goes on; the transaction is tried again.
  */
 export const LOCK_TIMEOUT = `set local lock_timeout = '500ms'`
+const LOCK_SESSIONS = 'lock table analytics_sessions in share row exclusive mode'
 /** Attempts of one DDL transaction that lost its lock wait; then the run fails and the next one tries again. */
 const DDL_ATTEMPTS = 10
 
@@ -27,6 +31,7 @@ export async function ddlTransaction<T>(transaction: Transaction, fn: (q: Query)
     try {
       return await transaction(async (q) => {
         await q(LOCK_TIMEOUT)
+        await q(LOCK_SESSIONS)
         return fn(q)
       })
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { Query } from './maintenance-sql.js'
-import { LOCK_TIMEOUT } from './partitions.js'
+import { DEFAULT_PARTITION, LOCK_TIMEOUT, monthStart } from './partitions.js'
 
 /** Rows per delete statement, each its own short transaction. */
 export const DELETE_BATCH = 1000
@@ -17,24 +17,34 @@ async function inBatches(batch: () => Promise<number>): Promise<number> {
 }
 
 /**
- * Deletes the pageviews entered before `cutoff` that are left after whole months were dropped
- * (the month the cutoff falls in, and the DEFAULT partition), 1000 rows per statement. The
- * condition on entered_at limits every statement to those partitions.
+ * Deletes the expired pageviews left after whole months were dropped, 1000 rows per statement:
+ * those of the month the cutoff falls in, and older strays in the DEFAULT partition. Rows of a
+ * whole expired month whose drop gave up waiting for its lock stay for the next run's drop
+ * rather than being deleted row by row. The conditions on entered_at limit each statement to
+ * the cutoff's month and the DEFAULT partition.
  */
-export function deleteExpiredPageViews(transaction: Transaction, cutoff: Date): Promise<number> {
-  return inBatches(() =>
-    transaction(async (q) => {
-      await q(LOCK_TIMEOUT)
-      const rows = await q<{ n: number }>(
-        `with gone as (
-           delete from analytics_pageviews where (id, entered_at) in (
-             select id, entered_at from analytics_pageviews where entered_at < $1 limit ${DELETE_BATCH})
-           returning 1)
-         select count(*)::int as n from gone`,
-        [cutoff.toISOString()],
-      )
-      return rows[0]?.n ?? 0
-    }),
+export async function deleteExpiredPageViews(transaction: Transaction, cutoff: Date): Promise<number> {
+  const boundary = monthStart(cutoff).toISOString()
+  const batch = (table: string, where: string, params: string[]) =>
+    inBatches(() =>
+      transaction(async (q) => {
+        await q(LOCK_TIMEOUT)
+        const rows = await q<{ n: number }>(
+          `with gone as (
+             delete from ${table} where (id, entered_at) in (
+               select id, entered_at from ${table} where ${where} limit ${DELETE_BATCH})
+             returning 1)
+           select count(*)::int as n from gone`,
+          params,
+        )
+        return rows[0]?.n ?? 0
+      }),
+    )
+  return (
+    (await batch('analytics_pageviews', 'entered_at >= $1 and entered_at < $2', [
+      boundary,
+      cutoff.toISOString(),
+    ])) + (await batch(DEFAULT_PARTITION, 'entered_at < $1', [boundary]))
   )
 }
 

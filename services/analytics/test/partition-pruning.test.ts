@@ -1,0 +1,132 @@
+import { rowsOf } from '@bio/shared'
+import { type SQL, sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  leavesStatement,
+  pageViewOwnersStatement,
+  pageViewsStatement,
+} from '../src/ingest/pageview-writers.js'
+import { isoMicros } from '../src/lib/clock.js'
+import { uuidV7, uuidV7Instant } from '../src/lib/uuid-v7.js'
+import {
+  type AnalyticsApp,
+  type AnalyticsHarness,
+  analyticsHarness,
+  createSession,
+  pageViewRow,
+  recordPageView,
+  testClock,
+} from './helper.js'
+
+/**
+ * No write looks in every partition: with thirteen month partitions holding rows, EXPLAIN ANALYZE
+ * of each ingest statement shows the pageview partitions it really read (scan nodes executed at
+ * least once; the others are pruned at plan or run time). Counted, not timed.
+ */
+
+let h: AnalyticsHarness
+let app: AnalyticsApp
+const NOW = Date.parse('2026-11-15T12:00:00Z')
+const clock = testClock(NOW)
+let sessionId: string
+
+beforeAll(async () => {
+  h = await analyticsHarness()
+  app = await h.build({ now: clock.now })
+  await h.database.db.execute(sql`select analytics_pageviews_add_partition(m)
+    from generate_series(timestamptz '2025-11-01Z', timestamptz '2026-11-01Z', interval '1 month') m`)
+  sessionId = await createSession(app)
+  // Rows in every month, so that no partition is empty.
+  await h.database.db.execute(sql`insert into analytics_pageviews (session_id, path, entered_at)
+    select ${sessionId}, '/old/' || g, timestamptz '2025-11-03Z' + g * interval '1 day'
+    from generate_series(0, 360) g`)
+})
+afterAll(async () => {
+  await h?.close()
+})
+
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Actual Loops'?: number
+  Plans?: PlanNode[]
+}
+
+/** The pageview partitions `statement` read, by EXPLAIN ANALYZE in a transaction rolled back. */
+async function partitionsRead(statement: SQL): Promise<{ read: string[]; planned: number }> {
+  const read = new Set<string>()
+  let planned = 0
+  const walk = (node: PlanNode) => {
+    const name = node['Relation Name']
+    if (name?.startsWith('analytics_pageviews_') && /Scan/.test(node['Node Type'])) {
+      planned++
+      if ((node['Actual Loops'] ?? 0) > 0) read.add(name)
+    }
+    for (const child of node.Plans ?? []) walk(child)
+  }
+  await h.database.db
+    .transaction(async (tx) => {
+      const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        await tx.execute(sql`explain (analyze, format json) ${statement}`),
+      )
+      walk(row!['QUERY PLAN'][0].Plan)
+      tx.rollback()
+    })
+    .catch((err: Error) => {
+      if (!/rollback/i.test(err.message)) throw err
+    })
+  return { read: [...read].sort(), planned }
+}
+
+const partitionCount = async () =>
+  rowsOf<{ n: number }>(
+    await h.database.db.execute(
+      sql`select count(*)::int as n from pg_inherits where inhparent = 'analytics_pageviews'::regclass`,
+    ),
+  )[0]!.n
+
+describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
+  it('has thirteen month partitions and the default one, all holding rows', async () => {
+    expect(await partitionCount()).toBeGreaterThanOrEqual(14)
+  })
+
+  it("a leave reads only its view's partition, found from the UUIDv7", async () => {
+    const viewId = await recordPageView(app, sessionId)
+    const at = isoMicros(NOW + 10_000)
+    const plan = await partitionsRead(leavesStatement([{ id: viewId, duration: 10, scrollDepth: null, at }]))
+    expect(plan.read).toEqual(['analytics_pageviews_y2026m11'])
+  })
+
+  it('a pageview reads only the recent partition: the insert, the back-fill probe and its update', async () => {
+    clock.advance(5_000)
+    const id = uuidV7(clock.now())
+    const item = {
+      id,
+      sessionId,
+      path: '/next',
+      title: null,
+      referrer: null,
+      linkClicked: null,
+      enteredAt: isoMicros(uuidV7Instant(id)!),
+    }
+    expect((await partitionsRead(pageViewsStatement([item]))).read).toEqual(['analytics_pageviews_y2026m11'])
+    // Without the 3600 s bound the probe would read back through the older months.
+    const owners = await partitionsRead(pageViewOwnersStatement([id], [item]))
+    expect(owners.read).toEqual(['analytics_pageviews_y2026m11'])
+  })
+
+  it('a leave for a legacy (UUIDv4) view reads only the partitions of the last day', async () => {
+    const legacy = '3f1c2b9e-8d7a-4c6b-9a5f-2e1d0c9b8a7f'
+    await h.database.db.execute(sql`insert into analytics_pageviews (id, session_id, path, entered_at)
+      values (${legacy}, ${sessionId}, '/legacy', ${isoMicros(NOW - 3_600_000)})`)
+    const at = isoMicros(NOW)
+    const plan = await partitionsRead(leavesStatement([{ id: legacy, duration: 30, scrollDepth: 50, at }]))
+    expect(plan.read).toEqual(['analytics_pageviews_y2026m11'])
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/analytics/pageview/${legacy}/leave`,
+      payload: { duration: 30, scrollDepth: 50 },
+    })
+    expect(await pageViewRow(h, legacy)).toMatchObject({ duration: 30, scrollDepth: 50 })
+  })
+})
