@@ -17,6 +17,19 @@ import { rssMb, startProcess, stopProcess } from './processes.mjs'
 import { writeReport } from './report.mjs'
 import { measureTokenVerification } from './token-verify.mjs'
 
+// `--phase partitions`: only the partitioned-pageviews benchmark (partitions.mjs), which fills its
+// own databases with millions of rows and so is not part of the default run.
+const phaseAt = process.argv.indexOf('--phase')
+if (phaseAt >= 0) {
+  const phase = process.argv[phaseAt + 1]
+  if (phase !== 'partitions') {
+    console.error(`unknown --phase ${phase}: the one selectable phase is partitions`)
+    process.exit(2)
+  }
+  await import('./partitions.mjs')
+  process.exit(0)
+}
+
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const argon2 = createRequire(join(root, 'services/auth/package.json'))('argon2')
 const SMOKE = process.argv.includes('--smoke')
