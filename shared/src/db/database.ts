@@ -46,6 +46,10 @@ export async function openDatabase<S extends Record<string, unknown>>(
       idle_timeout: 30,
       max_lifetime: 60 * 30,
       onnotice: () => {},
+      // By default every new connection first reads pg_catalog.pg_type (to parse array columns,
+      // which no query here returns) and leaves that query's failure unhandled: a statement
+      // timeout there ended the process. Off, a connection runs only our statements.
+      fetch_types: false,
       connection: { statement_timeout: config.statementTimeoutMs, application_name: 'bio-re' },
     })
     const db = drizzlePostgres(client, { schema })
