@@ -50,7 +50,9 @@ describe('a new database connection', () => {
   })
 
   it('runs queries without reading the type catalogue, and leaves no unhandled rejection', async () => {
-    const denied = await database.db.execute(sql`select has_table_privilege('pg_catalog.pg_type', 'select') as ok`)
+    const denied = await database.db.execute(
+      sql`select has_table_privilege('pg_catalog.pg_type', 'select') as ok`,
+    )
     expect(rowsOf<{ ok: boolean }>(denied)).toEqual([{ ok: false }])
     // Both pool connections, opened concurrently.
     await Promise.all([database.ping(), database.ping(), database.ping()])
