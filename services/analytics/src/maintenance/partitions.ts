@@ -68,58 +68,65 @@ export async function monthPartitions(query: Query): Promise<MonthPartition[]> {
     .sort((a, b) => a.from.getTime() - b.from.getTime())
 }
 
+/**
+ * Creates the partition of the month starting at `from`, in one transaction, with the rows of that
+ * month the DEFAULT partition holds (PostgreSQL refuses to attach while it holds any): they are
+ * deleted into a temporary table, the partition created, and they are inserted through the parent,
+ * so no reader ever sees a row missing or twice. Returns how many rows moved.
+ */
+function addPartitionMovingStrays(transaction: Transaction, from: Date): Promise<number> {
+  return ddlTransaction(transaction, async (q) => {
+    await q(
+      `create temporary table pageview_strays on commit drop as
+       with moved as (delete from ${DEFAULT_PARTITION} where entered_at >= $1 and entered_at < $2 returning *)
+       select * from moved`,
+      [from.toISOString(), monthStart(from, 1).toISOString()],
+    )
+    await q('select analytics_pageviews_add_partition($1)', [from.toISOString()])
+    const rows = await q<{ n: number }>(
+      `with ins as (insert into analytics_pageviews select * from pageview_strays returning 1)
+       select count(*)::int as n from ins`,
+    )
+    return rows[0]?.n ?? 0
+  })
+}
+
 /** Creates the partitions of the months from `from` to `through` that are missing; returns how many. */
 export async function createMonthPartitions(
   transaction: Transaction,
   existing: MonthPartition[],
   from: Date,
   through: Date,
-): Promise<number> {
+): Promise<{ created: number; moved: number }> {
   const have = new Set(existing.map((p) => p.from.getTime()))
   let created = 0
+  let moved = 0
   for (let m = monthStart(from); m <= through; m = monthStart(m, 1)) {
     if (have.has(m.getTime())) continue
-    await ddlTransaction(transaction, (q) =>
-      q('select analytics_pageviews_add_partition($1)', [m.toISOString()]),
-    )
+    moved += await addPartitionMovingStrays(transaction, m)
     created++
   }
-  return created
+  return { created, moved }
 }
 
 /**
- * Empties the DEFAULT partition into month partitions, one month per transaction: its rows of
- * that month are deleted into a temporary table, the month's partition created (PostgreSQL
- * refuses to while the default holds rows of its range) and the rows inserted through the
- * parent, so no reader ever sees a row missing or twice. Rows before `keepFrom` (expired) are
- * left for the retention delete. Returns how many rows moved.
+ * Empties the DEFAULT partition into month partitions, one month per transaction
+ * (`addPartitionMovingStrays`). Rows before `keepFrom` (expired) are left for the retention
+ * delete. Returns how many partitions were created and rows moved.
  */
-export async function moveStrays(transaction: Transaction, query: Query, keepFrom: Date): Promise<number> {
+export async function moveStrays(
+  transaction: Transaction,
+  query: Query,
+  keepFrom: Date,
+): Promise<{ created: number; moved: number }> {
   const months = await query<{ month: string }>(
     `select distinct date_trunc('month', entered_at at time zone 'UTC')::text as month
      from ${DEFAULT_PARTITION} where entered_at >= $1 order by 1`,
     [keepFrom.toISOString()],
   )
   let moved = 0
-  for (const { month } of months) {
-    const from = new Date(`${month}Z`)
-    const to = monthStart(from, 1)
-    moved += await ddlTransaction(transaction, async (q) => {
-      await q(
-        `create temporary table pageview_strays on commit drop as
-         with moved as (delete from ${DEFAULT_PARTITION} where entered_at >= $1 and entered_at < $2 returning *)
-         select * from moved`,
-        [from.toISOString(), to.toISOString()],
-      )
-      await q('select analytics_pageviews_add_partition($1)', [from.toISOString()])
-      const rows = await q<{ n: number }>(
-        `with ins as (insert into analytics_pageviews select * from pageview_strays returning 1)
-         select count(*)::int as n from ins`,
-      )
-      return rows[0]?.n ?? 0
-    })
-  }
-  return moved
+  for (const { month } of months) moved += await addPartitionMovingStrays(transaction, new Date(`${month}Z`))
+  return { created: months.length, moved }
 }
 
 /** Drops the month partitions that end at or before `cutoff`, each in a short transaction; returns their names. */

@@ -78,13 +78,17 @@ async function maintain(
   { retentionDays, partitionsAhead, now }: MaintenanceOptions,
 ): Promise<MaintenanceReport> {
   const cutoff = retentionCutoff(now, retentionDays)
-  const partitionsCreated = await createMonthPartitions(
+  // Strays first: a month's partition cannot be attached while the default holds its rows (the
+  // creation moves those that arrive meanwhile too).
+  const strays = await moveStrays(transaction, query, cutoff ?? new Date(0))
+  const ahead = await createMonthPartitions(
     transaction,
     await monthPartitions(query),
     monthStart(now),
     monthStart(now, partitionsAhead),
   )
-  const strayRowsMoved = await moveStrays(transaction, query, cutoff ?? new Date(0))
+  const partitionsCreated = strays.created + ahead.created
+  const strayRowsMoved = strays.moved + ahead.moved
   if (!cutoff)
     return {
       partitionsCreated,
