@@ -1,5 +1,6 @@
 import { executePrepared } from '@bio/shared'
 import { type SQL, sql } from 'drizzle-orm'
+import { isoMicros } from '../lib/clock.js'
 import { rowTimeRange } from '../lib/uuid-v7.js'
 import { type AnalyticsDb, answerOwned, json, type OwnedRow, withOrder } from './writers.js'
 
@@ -23,6 +24,7 @@ export interface LeaveItem {
 
 const GAP_MIN = sql.raw(`interval '0 seconds'`)
 const GAP_MAX = sql.raw(`interval '3600 seconds'`)
+const GAP_MAX_MS = 3_600_000
 /** Seconds a client's clock may run ahead of ours (the window a client-chosen id's time is taken in). */
 const SKEW_S = sql.raw('60')
 
@@ -30,10 +32,11 @@ const SKEW_S = sql.raw('60')
  * The table is partitioned by month of `entered_at`, and a row's `entered_at` follows from its id
  * (`rowTimeRange`), so every statement here names the partition key of the rows it reads:
  * lookups by id carry the id's time range, updates the row's exact `entered_at`, and the
- * back-fill reaches back only as far as a gap it would fill. Each join to the table also carries
- * the batch's whole range as `(select min(..))`/`(select max(..))` bounds: PostgreSQL prunes on
- * those once per statement whatever join it picks (a hash join reads every partition it is not
- * told to skip), so a batch of recent views reads the recent partition only.
+ * back-fill reaches back only as far as a gap it would fill. Each statement also bounds the
+ * table by the batch's whole time range, passed as parameters (`batchRange`): PostgreSQL prunes
+ * on parameters when the executor starts, so the other months' partitions are neither read nor
+ * even opened, whatever join the plan uses (bounds computed inside the statement prune only
+ * after every partition's scan was set up, and per-row bounds only in nested loops).
  *
  * Pageviews, in ONE statement (one round trip, its own atomic commit):
  * - `i`: the batch's views (one per id) whose session exists, with the session's verified bio
@@ -59,6 +62,9 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
 
 /** writePageViews' statement (exported for the partition-pruning test's EXPLAIN). */
 export function pageViewsStatement(items: PageViewItem[]): SQL {
+  // Earliest row the back-fill may update: the largest gap before the batch's first view.
+  const { from, to } = batchRange(items.map((v) => v.enteredAt))
+  const backTo = isoMicros(Date.parse(from) - GAP_MAX_MS)
   return sql`
       with x as (
         select distinct on ("id") * from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "sessionId" uuid,
@@ -98,6 +104,7 @@ export function pageViewsStatement(items: PageViewItem[]): SQL {
           -- A view further back than the largest gap is never back-filled: only recent partitions.
           select id, entered_at from analytics_pageviews
           where session_id = p.session_id and entered_at < p.first_at and entered_at >= p.first_at - ${GAP_MAX}
+            and entered_at >= ${backTo}::timestamptz and entered_at < ${to}::timestamptz
           order by entered_at desc, id desc
           limit 1
         ) v
@@ -106,7 +113,7 @@ export function pageViewsStatement(items: PageViewItem[]): SQL {
         set duration = extract(epoch from prev.gap)
         from prev
         where v.id = prev.id and v.entered_at = prev.entered_at
-          and v.entered_at between (select min(entered_at) from prev) and (select max(entered_at) from prev)
+          and v.entered_at >= ${backTo}::timestamptz and v.entered_at < ${to}::timestamptz
           and prev.gap between ${GAP_MIN} and ${GAP_MAX}
       )
       select id::text as id, session_id::text as owner from ins`
@@ -116,10 +123,21 @@ export function pageViewsStatement(items: PageViewItem[]): SQL {
 export function pageViewOwnersStatement(ids: string[], items: PageViewItem[]): SQL {
   const enteredAt = new Map(items.map((v) => [v.id, v.enteredAt]))
   const keys = ids.map((id) => ({ id, enteredAt: enteredAt.get(id) }))
+  const { from, to } = batchRange(keys.map((k) => k.enteredAt ?? items[0]!.enteredAt))
   return sql`with k as (select * from json_to_recordset(${json(keys)}) as k("id" uuid, "enteredAt" timestamptz))
     select p.id::text as id, p.session_id::text as owner
     from k join analytics_pageviews p on p.id = k."id" and p.entered_at = k."enteredAt"
-    where p.entered_at between (select min("enteredAt") from k) and (select max("enteredAt") from k)`
+    where p.entered_at >= ${from}::timestamptz and p.entered_at < ${to}::timestamptz`
+}
+
+/**
+ * The smallest range `[from, to)` holding every time of `times` (ISO strings with microseconds,
+ * which compare as text in time order): a statement's partition bounds.
+ */
+function batchRange(times: string[]): { from: string; to: string } {
+  const from = times.reduce((min, t) => (t < min ? t : min), times[0]!)
+  const last = times.reduce((max, t) => (t > max ? t : max), times[0]!)
+  return { from, to: isoMicros(Date.parse(last) + 1) }
 }
 
 /** A leave with the `entered_at` range its pageview's row lies in. */
@@ -142,25 +160,28 @@ export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<
 
 /** writeLeaves' statement (exported for the partition-pruning test's EXPLAIN). */
 export function leavesStatement(items: LeaveItem[]): SQL {
+  const ranged = withOrder(items).map(withTimeRange)
+  const from = ranged.reduce((min, r) => (r.from < min ? r.from : min), ranged[0]!.from)
+  const to = ranged.reduce((max, r) => (r.to > max ? r.to : max), ranged[0]!.to)
   return sql`
     with i as (
       select distinct on ("id") "id", "from", "to", least(greatest("duration", 0), 3600) as duration, "at",
              -- greatest/least skip NULLs: without the guard a missing scroll depth became 0.
              case when "scrollDepth" is null then null else least(greatest("scrollDepth", 0), 100) end as scroll
-      from json_to_recordset(${json(withOrder(items).map(withTimeRange))}) as x("id" uuid, "from" timestamptz,
+      from json_to_recordset(${json(ranged)}) as x("id" uuid, "from" timestamptz,
         "to" timestamptz, "duration" float8, "scrollDepth" float8, "at" timestamptz, "ord" int)
       order by "id", "ord" desc
     ), old as (
       select p.id, p.entered_at, p.session_id, coalesce(p.leave_seconds, 0) as prev, i.scroll, i."at",
              least(i.duration, greatest(0, extract(epoch from i."at" - p.entered_at)::float8 + ${SKEW_S})) as duration
       from analytics_pageviews p join i on i.id = p.id and p.entered_at >= i."from" and p.entered_at < i."to"
-      where p.entered_at >= (select min("from") from i) and p.entered_at < (select max("to") from i)
+      where p.entered_at >= ${from}::timestamptz and p.entered_at < ${to}::timestamptz
     ), upd as (
       update analytics_pageviews p
       set duration = old.duration, scroll_depth = coalesce(old.scroll, p.scroll_depth), left_at = old."at",
           leave_seconds = round(old.duration::numeric)::int
       from old where p.id = old.id and p.entered_at = old.entered_at
-        and p.entered_at between (select min(entered_at) from old) and (select max(entered_at) from old)
+        and p.entered_at >= ${from}::timestamptz and p.entered_at < ${to}::timestamptz
       returning p.id
     ), d as (
       select old.session_id, sum(round(old.duration::numeric)::int - old.prev)::int as delta, max(old."at") as at
