@@ -46,6 +46,10 @@ const NAME = /^analytics_pageviews_y(\d{4})m(\d{2})$/
 export const monthStart = (at: Date, months = 0): Date =>
   new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1))
 
+/** The name of the partition of `at`'s month (UTC): analytics_pageviews_yYYYYmMM. */
+export const monthPartitionName = (at: Date): string =>
+  `analytics_pageviews_y${at.getUTCFullYear()}m${String(at.getUTCMonth() + 1).padStart(2, '0')}`
+
 export interface MonthPartition {
   name: string
   from: Date
