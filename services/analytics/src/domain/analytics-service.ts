@@ -12,6 +12,7 @@ import {
 import type { AnalyticsConfig } from '../config.js'
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js'
 import { isoMicros } from '../lib/clock.js'
+import { sessionTombstone, visitorTombstone } from '../lib/erasure-digest.js'
 import { referrerDomain } from '../lib/referrer.js'
 import { canonicalTimeZone } from '../lib/time-zone.js'
 import { deviceInfo, isBotUserAgent } from '../lib/user-agent.js'
@@ -63,9 +64,10 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
       }
       const { id, at } = chooseRowId(body.id, received)
       const { country, city } = geo.lookup(ctx.ip)
+      const visitorId = hashVisitorId(config.visitorHashSecret, body.visitorId)
       return ingest.sessions.submit({
         id,
-        visitorId: hashVisitorId(config.visitorHashSecret, body.visitorId),
+        visitorId,
         bioPageId: body.bioPageId?.toLowerCase() ?? null,
         ...deviceInfo(ctx.userAgent, body),
         timezone,
@@ -80,6 +82,8 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
         utmTerm: body.utmTerm ?? null,
         utmContent: body.utmContent ?? null,
         startedAt: isoMicros(at),
+        sessionTombstone: sessionTombstone(config.visitorHashSecret, id),
+        visitorTombstone: visitorTombstone(config.visitorHashSecret, visitorId),
       })
     },
 
