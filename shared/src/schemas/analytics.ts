@@ -109,7 +109,10 @@ export const AnyIdParams = Type.Object({ id: Type.String({ maxLength: 200 }) })
 export const NullableId = Type.Object({ id: Type.Union([Uuid(), Type.Null()]) })
 
 /** POST /visitor/forget: the visitor id exactly as createSession received it. */
-export const ForgetVisitorBody = Type.Object({ visitorId: VisitorId }, { additionalProperties: false, title: 'ForgetVisitorBody' })
+export const ForgetVisitorBody = Type.Object(
+  { visitorId: VisitorId },
+  { additionalProperties: false, title: 'ForgetVisitorBody' },
+)
 export type ForgetVisitorBody = Static<typeof ForgetVisitorBody>
 
 const Count = (description: string) => Type.Integer({ minimum: 0, description })
@@ -139,7 +142,9 @@ const Text = Nullable(Type.String())
 export const ExportedSession = Type.Object(
   {
     id: Uuid(),
-    visitorHash: Type.String({ description: "Keyed hash of the browser's visitor id (the id itself is never stored)" }),
+    visitorHash: Type.String({
+      description: "Keyed hash of the browser's visitor id (the id itself is never stored)",
+    }),
     bioPageId: Nullable(Uuid()),
     startedAt: Time('Start of the visit'),
     lastActivityAt: Time('Last pageview, leave or heartbeat'),
@@ -187,7 +192,9 @@ export const UserExport = Type.Object(
   {
     userId: Uuid(),
     exportedAt: Time('When the export was taken (one consistent snapshot)'),
-    sessions: Type.Array(ExportedSession, { description: 'The sessions bound to the user, by id (time order)' }),
+    sessions: Type.Array(ExportedSession, {
+      description: 'The sessions bound to the user, by id (time order)',
+    }),
     pageviews: Type.Array(ExportedPageView, { description: 'Their pageviews, by session and time' }),
   },
   { title: 'UserExport' },
