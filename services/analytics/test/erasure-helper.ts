@@ -16,7 +16,7 @@ import {
  * add is searched too) whose text form contains `value`, as `table: row`. Empty means stored
  * nowhere.
  */
-export async function rowsHolding(h: AnalyticsHarness, value: string): Promise<string[]> {
+export async function rowsHolding(h: Pick<AnalyticsHarness, 'database'>, value: string): Promise<string[]> {
   const tables = rowsOf<{ name: string }>(
     await h.database.db.execute(sql`
       select quote_ident(table_schema) || '.' || quote_ident(table_name) as name from information_schema.tables
