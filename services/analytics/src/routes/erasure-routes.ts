@@ -35,7 +35,7 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService 
         description:
           'Deletes every session bound to the user of the bearer token (verified locally) and their pageviews, in one transaction, and answers the counts. Their ids are tombstoned for 24 h, so a tab still open cannot recreate them. Idempotent: a second call answers zeros. 503 (with Retry-After): nothing was erased, retry.',
         security: [{ bearerAuth: [] }],
-        response: { 200: ok(ErasureCounts), ...errors(401, 413, 429, 503) },
+        response: { 200: ok(ErasureCounts), ...errors(400, 401, 413, 415, 429, 503) },
       },
     },
     async (req) => success(await erasure.eraseUser(req.auth!.sub)),
