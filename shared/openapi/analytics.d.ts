@@ -213,7 +213,7 @@ export interface paths {
         };
         /**
          * The browser tracker as a classic script
-         * @description Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `stop`, `tracker`). Embed with `<script src>`. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
+         * @description Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`). Embed with `<script src>`. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
          */
         get: operations["getTrackerScript"];
         put?: never;
@@ -233,7 +233,7 @@ export interface paths {
         };
         /**
          * The browser tracker as an ES module
-         * @description Exports `init`, `identify`, `setConsent`, `stop`, `tracker`. Import from a module script. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
+         * @description Exports `init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`. Import from a module script. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
          */
         get: operations["getTrackerModule"];
         put?: never;
@@ -1783,6 +1783,41 @@ export interface operations {
                 };
             };
             /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1819,6 +1854,41 @@ export interface operations {
             };
             /** @description Default Response */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

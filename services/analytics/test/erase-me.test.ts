@@ -86,15 +86,22 @@ describe('DELETE /api/v1/analytics/me', () => {
     expect((await sessionRow(h, kept!))?.userId).toBe(OTHER)
   })
 
-  it('413 for an oversized body, in the envelope, nothing erased', async () => {
+  it('a body that is oversized (413), not JSON (415) or malformed (400): the envelope, nothing erased', async () => {
     const [kept] = await seedVisits(app, { userId: OTHER, visitorId: 'v-erase-4', views: 0 })
-    const res = await app.inject({
-      method: 'DELETE',
-      url: '/api/v1/analytics/me',
-      headers: { authorization: bearer(OTHER), 'content-type': 'application/json' },
-      payload: JSON.stringify({ pad: 'x'.repeat(4096) }),
-    })
-    expectError(res, 413)
+    const cases: [string, string, number][] = [
+      ['application/json', JSON.stringify({ pad: 'x'.repeat(4096) }), 413],
+      ['text/plain', 'erase me', 415],
+      ['application/json', '{"a":', 400],
+    ]
+    for (const [type, payload, status] of cases) {
+      const res = await app.inject({
+        method: 'DELETE',
+        url: '/api/v1/analytics/me',
+        headers: { authorization: bearer(OTHER), 'content-type': type },
+        payload,
+      })
+      expectError(res, status)
+    }
     expect((await sessionRow(h, kept!))?.userId).toBe(OTHER)
   })
 })
