@@ -3,28 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildServices, WORKSPACE_ROOT } from '@bio/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rowsHolding, seedVisits } from './erasure-helper.js'
-import {
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
-  expectedVisitorHash,
-  TEST_SECRET,
-  TRACKING_SECRET,
-  VISITOR_SECRET,
-} from './helper.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { rowsHolding, seedVisits, useErasureHarness } from './erasure-helper.js'
+import { expectedVisitorHash, TEST_SECRET, TRACKING_SECRET, VISITOR_SECRET } from './helper.js'
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
-beforeAll(async () => {
-  buildServices()
-  h = await analyticsHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+beforeAll(() => buildServices())
+const t = useErasureHarness()
 
 const SECRETS = {
   JWT_SECRET: TEST_SECRET,
@@ -45,21 +29,21 @@ function erase(args: string[], env: Record<string, string>) {
 describe('npm run analytics:erase (the built erase-command)', () => {
   it('--user erases on ANALYTICS_DATABASE_URL and prints the counts', async () => {
     const user = '8b9c0d1e-0000-4000-8000-00000000c001'
-    await seedVisits(app, { userId: user, visitorId: 'v-cli-1', sessions: 2, views: 2 })
-    const res = erase(['--user', user], { ANALYTICS_DATABASE_URL: h.testDb.url })
+    await seedVisits(t.app, { userId: user, visitorId: 'v-cli-1', sessions: 2, views: 2 })
+    const res = erase(['--user', user], { ANALYTICS_DATABASE_URL: t.h.testDb.url })
     expect(res.status, res.stderr).toBe(0)
     expect(JSON.parse(res.stdout)).toEqual({ erased: 'user', sessions: 2, pageviews: 4 })
-    expect(await rowsHolding(h, user)).toEqual([])
+    expect(await rowsHolding(t.h, user)).toEqual([])
   })
 
   it('--visitor forgets on ANALYTICS_DATABASE_URL, never printing the visitor id', async () => {
     const visitorId = 'v-cli-secret-visitor'
-    await seedVisits(app, { visitorId, views: 3 })
-    const res = erase(['--visitor', visitorId], { ANALYTICS_DATABASE_URL: h.testDb.url })
+    await seedVisits(t.app, { visitorId, views: 3 })
+    const res = erase(['--visitor', visitorId], { ANALYTICS_DATABASE_URL: t.h.testDb.url })
     expect(res.status, res.stderr).toBe(0)
     expect(JSON.parse(res.stdout)).toEqual({ erased: 'visitor', sessions: 1, pageviews: 3, detached: 0 })
     expect(res.stdout + res.stderr).not.toContain(visitorId)
-    expect(await rowsHolding(h, expectedVisitorHash(visitorId))).toEqual([])
+    expect(await rowsHolding(t.h, expectedVisitorHash(visitorId))).toEqual([])
   })
 
   it('runs on the embedded PGlite by default (migrating it first)', () => {

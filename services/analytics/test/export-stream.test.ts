@@ -1,37 +1,24 @@
 import { get } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { PassThrough } from 'node:stream'
 import { rowsOf } from '@bio/shared'
 import { captureLogs, lockTable } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { createErasureService } from '../src/erasure/erasure-service.js'
 import { EXPORT_BATCH_ROWS } from '../src/erasure/export-stream.js'
-import { seedVisits } from './erasure-helper.js'
-import {
-  type AnalyticsHarness,
-  analyticsHarness,
-  bearer,
-  silentLogger,
-  testConfig,
-  VISITOR_SECRET,
-  waitFor,
-} from './helper.js'
+import { seedVisits, useErasureHarness } from './erasure-helper.js'
+import { bearer, silentLogger, testConfig, VISITOR_SECRET, waitFor } from './helper.js'
 
-let h: AnalyticsHarness
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const t = useErasureHarness()
 
 const BIG = '6f708192-0000-4000-8000-00000000a001'
 const SMALL = '6f708192-0000-4000-8000-00000000a002'
 
 /** 20 sessions of `userId` with 500 pageviews each, written in SQL (the export reads them; ingest rules are tested elsewhere). */
 async function seedTenThousand(userId: string): Promise<void> {
-  await h.database.db.execute(sql`
+  await t.h.database.db.execute(sql`
     with s as (
       insert into analytics_sessions (id, visitor_id, user_id, started_at)
       select gen_random_uuid(), 'bulk-visitor', ${userId}::uuid, now() - make_interval(days => g)
@@ -46,13 +33,14 @@ describe('the export stream', () => {
   it('holds one batch, not the history: 10k pageviews while the client does not read', async () => {
     await seedTenThousand(BIG)
     const erasure = createErasureService({
-      db: h.database.db,
+      db: t.h.database.db,
       visitorHashSecret: VISITOR_SECRET,
       now: Date.now,
     })
     const stream = await erasure.openExport(BIG, silentLogger)
     // The producer parks when the reader does not take what it wrote (backpressure): a state, not a delay.
-    await waitFor(() => stream.writableNeedDrain)
+    // (A PassThrough: its writable side is the producer's.)
+    await waitFor(() => (stream as PassThrough).writableNeedDrain)
     const held = stream.readableLength
     let total = 0
     const chunks: Buffer[] = []
@@ -75,17 +63,17 @@ describe('the export stream', () => {
   })
 
   it('an error after the first byte aborts the response (truncated body) and is logged', async () => {
-    await seedVisits(await h.build(), { userId: SMALL, visitorId: 'v-export-abort', views: 1 })
+    await seedVisits(await t.h.build(), { userId: SMALL, visitorId: 'v-export-abort', views: 1 })
     const logs = captureLogs()
     const app = await buildAnalyticsApp({
-      config: testConfig({ RATE_LIMIT_ENABLED: 'false' }, h.testDb.url),
-      database: h.database,
+      config: testConfig({ RATE_LIMIT_ENABLED: 'false' }, t.h.testDb.url),
+      database: t.h.database,
       closeDatabase: false,
       logger: { level: 'info', stream: logs.stream },
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
     // The pageviews cursor waits on this lock, after the head and the sessions went out.
-    const lock = await lockTable(h.testDb.url, 'analytics_pageviews')
+    const lock = await lockTable(t.h.testDb.url, 'analytics_pageviews')
     try {
       const { port } = app.server.address() as AddressInfo
       const outcome = await new Promise<{ status?: number; body: string; ended: string }>((resolve) => {
@@ -103,12 +91,12 @@ describe('the export stream', () => {
                 let pid: number | undefined
                 await waitFor(async () => {
                   pid = rowsOf<{ pid: number }>(
-                    await h.database.db.execute(sql`select pid from pg_stat_activity
+                    await t.h.database.db.execute(sql`select pid from pg_stat_activity
                     where wait_event_type = 'Lock' and query like 'declare export_pageviews%'`),
                   )[0]?.pid
                   return pid !== undefined
                 })
-                await h.database.db.execute(sql`select pg_terminate_backend(${pid}::int)`)
+                await t.h.database.db.execute(sql`select pg_terminate_backend(${pid}::int)`)
               })()
             })
             res.on('end', () => resolve({ status: res.statusCode, body, ended: 'end' }))
