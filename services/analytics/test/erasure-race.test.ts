@@ -1,6 +1,6 @@
-import { rowsOf } from '@bio/shared'
+import { isUuid, rowsOf } from '@bio/shared'
+import { holdLocks } from '@bio/shared/testing'
 import { sql } from 'drizzle-orm'
-import postgres from 'postgres'
 import { describe, expect, it } from 'vitest'
 import { uuidV7 } from '../src/lib/uuid-v7.js'
 import { eraseMe, rowsHolding, seedVisits, useErasureHarness } from './erasure-helper.js'
@@ -8,28 +8,14 @@ import { bearer, expectNullId, identify, postPageView, postSession, sessionBody,
 
 const t = useErasureHarness()
 
-/** Holds FOR UPDATE on one session row from another connection until `release()`: the writes on it wait. */
+/** Holds FOR UPDATE on one session row from another connection until released: the writes on it wait. */
 async function holdRow(id: string) {
-  const locker = postgres(t.h.testDb.url, { max: 1, onnotice: () => {} })
-  let release!: () => void
-  const released = new Promise<void>((r) => {
-    release = r
-  })
-  let held!: () => void
-  const isHeld = new Promise<void>((r) => {
-    held = r
-  })
-  const tx = locker.begin(async (t) => {
-    await t`select 1 from analytics_sessions where id = ${id} for update`
-    held()
-    await released
-  })
-  await isHeld
-  return async () => {
-    release()
-    await tx
-    await locker.end()
-  }
+  if (!isUuid(id)) throw new Error(`not a uuid: ${id}`)
+  const lock = await holdLocks(
+    t.h.testDb.url,
+    `select 1 from analytics_sessions where id = '${id}' for update`,
+  )
+  return () => lock.release()
 }
 
 /** Resolves once a statement waits for a lock of `mode` on analytics_sessions (pg_locks: a state, not a delay). */
