@@ -18,13 +18,12 @@ import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipel
 import { monotonic, preciseNow } from './lib/clock.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
 import { erasureRoutes } from './routes/erasure-routes.js'
+import { ANALYTICS_PREFIX } from './routes/prefix.js'
 import { trackerRoutes } from './routes/tracker-routes.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
 }
-
-export const ANALYTICS_PREFIX = '/api/v1/analytics'
 
 declare module 'fastify' {
   interface FastifyInstance {
