@@ -651,6 +651,39 @@ describe.skipIf(!HAVE_CHROMIUM)('the browser tracker, end to end', { timeout: 60
     await ctx.close()
   })
 
+  it('forget() is not lost to a 503: kept in localStorage and retried until the server erases', async () => {
+    const ctx = await newContext()
+    const { page } = await openTab(ctx, '/')
+    await page.click('#consent')
+    const id = (await sessionOf(page))!
+    await eventually(() => viewCount(id, 1), 'the first pageview')
+    const visitorId = (await page.evaluate("localStorage.getItem('bioAnalytics.visitorId')")) as string
+    let refused = 0
+    await page.route(`${stack.analytics}/api/v1/analytics/visitor/forget`, (route) => {
+      if (refused++ > 0) return route.continue()
+      return route.fulfill({
+        status: 503,
+        headers: {
+          'retry-after': '1',
+          'access-control-allow-origin': stack.site,
+          'content-type': 'application/json',
+        },
+        body: '{"success":false}',
+      })
+    })
+    const done = page.evaluate('window.bioAnalytics.forget()')
+    // Until the server has answered, the withdrawal waits in storage (a reload would resend it).
+    await eventually(async () => refused === 1, 'the refused attempt')
+    expect(await page.evaluate("localStorage.getItem('bioAnalytics.forget')")).toBe(visitorId)
+    expect(await done).toBe(true)
+    expect(refused).toBe(2)
+    expect(await page.evaluate("localStorage.getItem('bioAnalytics.forget')")).toBeNull()
+    expect(
+      await stack.analyticsSql`select id from analytics_sessions where visitor_id = ${visitorHash(visitorId)}`,
+    ).toHaveLength(0)
+    await ctx.close()
+  })
+
   it('never throws into the page or blocks navigation when the API is unreachable', async () => {
     const ctx = await newContext()
     const { page } = await openTab(ctx, '/', { options: { consent: true, apiBase: 'http://127.0.0.1:9' } })

@@ -60,6 +60,13 @@ describe('the export stream', () => {
     )
     expect(held).toBeLessThanOrEqual(perRow * EXPORT_BATCH_ROWS * 1.5)
     expect(held).toBeLessThan(total / 10)
+
+    // What ingest may wait for: the erasure holds its lock for its whole transaction (printed, not asserted).
+    const started = performance.now()
+    expect(await erasure.eraseUser(BIG)).toEqual({ sessions: 20, pageviews: 10_000 })
+    console.log(
+      `erasing that user (20 sessions, 10k pageviews) held the ingest lock ${(performance.now() - started).toFixed(0)} ms`,
+    )
   })
 
   it('an error after the first byte aborts the response (truncated body) and is logged', async () => {
