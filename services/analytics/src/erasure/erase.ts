@@ -20,7 +20,9 @@ export interface ForgetCounts extends ErasureCounts {
  */
 export const ERASURE_LOCK_TIMEOUT = '2s'
 
-type Tx = Parameters<Parameters<AnalyticsDb['transaction']>[0]>[0]
+/** A transaction of the analytics database (the erasure's, the export's). */
+export type AnalyticsTx = Parameters<Parameters<AnalyticsDb['transaction']>[0]>[0]
+type Tx = AnalyticsTx
 
 const count = async (tx: Tx, query: SQL): Promise<number> =>
   rowsOf<{ n: number }>(await tx.execute(query))[0]?.n ?? 0

@@ -3,13 +3,17 @@ import { rowsOf } from '@bio/shared'
 import { type SQL, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AnalyticsDb } from '../ingest/writers.js'
+import type { AnalyticsTx as Tx } from './erase.js'
 
 /** Rows fetched from the cursor per round trip: what the export holds in memory at most. */
 export const EXPORT_BATCH_ROWS = 500
-/** A client that stops reading for this long ends the export's transaction (and its connection). */
-const IDLE_TIMEOUT = '60s'
-
-type Tx = Parameters<Parameters<AnalyticsDb['transaction']>[0]>[0]
+/**
+ * A client that stops reading for this long ends the export: the stream is destroyed and the
+ * transaction rolled back, so a stalled download cannot keep a pooled connection; the database
+ * ends the transaction itself after the same idle time.
+ */
+const STALL_MS = 60_000
+const IDLE_TIMEOUT = `${STALL_MS / 1000}s`
 
 const sessionsOf = (userId: string) => sql`
   select row_to_json(x)::text as j from (
@@ -58,7 +62,9 @@ export async function openUserExport(
     if (out.destroyed) throw new ExportAborted()
     if (out.write(chunk)) return
     await new Promise<void>((resolve) => {
+      const stalled = setTimeout(() => out.destroy(new ExportAborted('the client stopped reading')), STALL_MS)
       const done = () => {
+        clearTimeout(stalled)
         out.off('drain', done).off('close', done)
         resolve()
       }
