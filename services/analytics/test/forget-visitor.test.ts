@@ -1,4 +1,7 @@
+import { rowsOf } from '@bio/shared'
+import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
+import { TOMBSTONE_TTL_MS } from '../src/lib/erasure-digest.js'
 import { forget, rowsHolding, seedVisits, useErasureHarness } from './erasure-helper.js'
 import {
   createSession,
@@ -9,6 +12,7 @@ import {
   postSession,
   sessionBody,
   sessionRow,
+  testClock,
 } from './helper.js'
 
 const t = useErasureHarness()
@@ -48,6 +52,27 @@ describe('POST /api/v1/analytics/visitor/forget', () => {
     expect(await rowsHolding(t.h, hash)).toEqual([])
     expect((await forget(t.app, { visitorId })).json()).toEqual(counts(0, 0, 0))
     await createSession(t.app, { visitorId: 'visitor-forget-3' })
+  })
+
+  it('tombstones expire after the client-id window: the next erasure prunes them, and the id tracks again', async () => {
+    const clock = testClock(Date.parse('2026-11-01T10:00:00.000Z'))
+    const app = await t.h.build({ now: clock.now })
+    const visitorId = 'visitor-forget-expiry'
+    await seedVisits(app, { visitorId, views: 1 })
+    const tombstones = async () =>
+      rowsOf<{ n: number }>(
+        await t.h.database.db.execute(sql`select count(*)::int as n from analytics_erasures`),
+      )[0]!.n
+    const before = await tombstones()
+    expect((await forget(app, { visitorId })).json().data.sessions).toBe(1)
+    expect(await tombstones()).toBe(before + 2) // the visitor and its session
+    clock.advance(TOMBSTONE_TTL_MS - 1000)
+    expectNullId(await postSession(app, sessionBody({ visitorId })))
+    clock.advance(2000)
+    // Any erasure prunes what has expired (this one adds its own visitor's tombstone).
+    await forget(app, { visitorId: 'visitor-forget-other' })
+    expect(await tombstones()).toBe(before + 1)
+    await createSession(app, { visitorId })
   })
 
   it('an unknown visitor answers zeros', async () => {
