@@ -16,8 +16,6 @@ import { schema } from '../src/db/schema.js'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   CHROME_UA,
   expectError,
@@ -25,6 +23,7 @@ import {
   sessionBody,
   testConfig,
   UUID_RE,
+  useAnalyticsHarness,
   waitFor,
 } from './helper.js'
 
@@ -42,7 +41,6 @@ const STATEMENT_TIMEOUT_MS = 300
 /** The batcher's one retry of a transient failure waits this long (batcher default). */
 const RETRY_DELAY_MS = 200
 
-let h: AnalyticsHarness
 let proxy: TcpProxy
 let app: AnalyticsApp
 
@@ -57,15 +55,15 @@ async function proxiedApp(env: Record<string, string> = {}) {
   return buildAnalyticsApp({ config, logger: false })
 }
 
+const h = useAnalyticsHarness({ app: false })
+
 beforeAll(async () => {
-  h = await analyticsHarness()
   proxy = await proxyDatabase(h.testDb.url)
   app = await proxiedApp()
 })
 afterAll(async () => {
   await app?.close()
   await proxy?.close()
-  await h?.close()
 })
 
 const USER = '0c0c0c0c-0000-4000-8000-000000000001'

@@ -1,16 +1,15 @@
 import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
   expectError,
   rowCounts,
   sessionBody,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -20,14 +19,7 @@ import {
  * truthful, and service resumes by itself once the pressure is gone.
  */
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const newSession = (app: AnalyticsApp) =>
   app.inject({

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
   expectError,
@@ -17,16 +15,10 @@ import {
   sessionRow,
   testClock,
   UUID_RE,
+  useAnalyticsHarness,
 } from './helper.js'
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const LIMITED = {
   RATE_LIMIT_ENABLED: 'true',
@@ -58,7 +50,7 @@ describe('rate limits (RATE_LIMIT_ENABLED=true, RATE_LIMITS overrides)', () => {
   it('sessionHeartbeat=2/30s: the third beat is 429 and adds nothing', async () => {
     // A beat adds the time since the session's last activity (at most 30 s): the clock moves 30 s per beat.
     const clock = testClock()
-    const app = await h.build({ env: LIMITED, now: clock.now })
+    const app = await h.build({ env: LIMITED, now: clock.nowMs })
     const id = await createSession(app)
     clock.advance(30_000)
     expectOk(await heartbeat(app, id))

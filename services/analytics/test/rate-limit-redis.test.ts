@@ -1,17 +1,16 @@
 import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
   expectError,
   recordPageView,
   rowCounts,
   sessionBody,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -26,14 +25,7 @@ const LIMITED = {
   RATE_LIMITS: 'createSession=3/1m,recordPageLeave=2/1m,sessionHeartbeat=2/30s',
 }
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const freshIp = () => freshClientIp(2)
 

@@ -1,13 +1,11 @@
 import { loggerOptions } from '@bio/shared'
 import { apiSecurityHeaders, captureLogs } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   CHROME_UA,
   createSession,
@@ -18,6 +16,7 @@ import {
   TEST_SECRET,
   TRACKING_SECRET,
   testConfig,
+  useAnalyticsHarness,
   VISITOR_SECRET,
 } from './helper.js'
 
@@ -28,14 +27,7 @@ import {
  * request counts and latency per route and status, rate-limit rejections and the ingest batchers.
  */
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const USER = '0e0e0e0e-0000-4000-8000-000000000001'
 

@@ -1,16 +1,15 @@
 import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthHarness,
-  authHarness,
   countUsers,
   expectError,
   login,
   newUser,
   registerUser,
   testClock,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -27,14 +26,7 @@ const LIMITED = {
   RATE_LIMITS: 'login=4/1m,register=2/1m',
 }
 
-let h: AuthHarness
-
-beforeAll(async () => {
-  h = await authHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: false })
 
 /** A client address no other run (or test) uses. */
 const freshIp = () => freshClientIp(1)

@@ -1,38 +1,28 @@
 import { UUID_RE } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   fastHasher,
   login,
   newUser,
   registerUser,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 describe('correlation ids', () => {
   it.each(['req-12345678', 'abc:def.ghi_jkl-0', 'A'.repeat(128), '0f8fad5b-d9cb-469f-a165-70867728950e'])(
     'echoes a sane x-request-id (%s) in the header and in error bodies',
     async (id) => {
-      const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': id } })
+      const ok = await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': id } })
       expect(ok.headers['x-request-id']).toBe(id)
-      const res = await login(app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
+      const res = await login(h.app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
       expect(res.headers['x-request-id']).toBe(id)
       expect(expectError(res, 401).correlationId).toBe(id)
     },
@@ -49,7 +39,7 @@ describe('correlation ids', () => {
   ])(
     'replaces an insane x-request-id (%s) with a fresh UUID, used in the error body too',
     async (_name, id) => {
-      const res = await login(app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
+      const res = await login(h.app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
       const given = res.headers['x-request-id']
       expect(given).not.toBe(id)
       expect(given).toMatch(UUID_RE)
@@ -58,8 +48,8 @@ describe('correlation ids', () => {
   )
 
   it('generates a different id per request when none is sent', async () => {
-    const a = await app.inject({ method: 'GET', url: '/healthz' })
-    const b = await app.inject({ method: 'GET', url: '/healthz' })
+    const a = await h.app.inject({ method: 'GET', url: '/healthz' })
+    const b = await h.app.inject({ method: 'GET', url: '/healthz' })
     expect(a.headers['x-request-id']).toMatch(UUID_RE)
     expect(b.headers['x-request-id']).toMatch(UUID_RE)
     expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id'])
@@ -73,7 +63,7 @@ describe('404 and 405', () => {
     ['POST', '/api/v1/auth'],
     ['GET', '/api/v1/analytics/session'],
   ] as const)('%s %s → 404 NOT_FOUND envelope', async (method, url) => {
-    expectError(await app.inject({ method, url }), 404, 'NOT_FOUND', 'common.not_found')
+    expectError(await h.app.inject({ method, url }), 404, 'NOT_FOUND', 'common.not_found')
   })
 
   it.each([
@@ -85,7 +75,7 @@ describe('404 and 405', () => {
     ['DELETE', `${AUTH}/me?x=1`, 'GET'],
     ['POST', '/healthz', 'GET'],
   ] as const)('%s %s → 405 METHOD_NOT_ALLOWED with Allow: %s', async (method, url, allow) => {
-    const res = await app.inject({ method, url })
+    const res = await h.app.inject({ method, url })
     expectError(res, 405, 'METHOD_NOT_ALLOWED', 'common.method_not_allowed')
     expect(res.headers.allow).toBe(allow)
   })
@@ -94,7 +84,7 @@ describe('404 and 405', () => {
 describe('rate limiting', () => {
   it('RATE_LIMITS=login=2/1h: the third login is 429 RATE_LIMITED with retry-after and ratelimit-* headers', async () => {
     const limited = await h.build({ env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMITS: 'login=2/1h' } })
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const first = await login(limited, user.email, user.password)
     expect(first.statusCode).toBe(200)
     expect(first.headers['ratelimit-limit']).toBe('2')
@@ -156,7 +146,7 @@ describe('rate limiting', () => {
 
   it('is off when RATE_LIMIT_ENABLED=false (the harness default)', async () => {
     for (let i = 0; i < 22; i++) {
-      const res = await login(app, 'nobody@example.com', 'Whatever1')
+      const res = await login(h.app, 'nobody@example.com', 'Whatever1')
       expect(res.statusCode).toBe(401)
       expect(res.headers['ratelimit-limit']).toBeUndefined()
     }
@@ -219,7 +209,7 @@ describe('CORS', () => {
   })
 
   it('sends no CORS headers at all without CORS_ORIGINS', async () => {
-    const res = await preflight(app, 'https://app.example')
+    const res = await preflight(h.app, 'https://app.example')
     expect(res.headers['access-control-allow-origin']).toBeUndefined()
     expect(res.headers['access-control-allow-credentials']).toBeUndefined()
   })
@@ -227,13 +217,13 @@ describe('CORS', () => {
 
 describe('health', () => {
   it('/healthz → 200 { status: ok }', async () => {
-    const res = await app.inject({ method: 'GET', url: '/healthz' })
+    const res = await h.app.inject({ method: 'GET', url: '/healthz' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ success: true, data: { status: 'ok' } })
   })
 
   it('/readyz → 200 { status: ready } while the database answers', async () => {
-    const res = await app.inject({ method: 'GET', url: '/readyz' })
+    const res = await h.app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ success: true, data: { status: 'ready' } })
   })
@@ -277,7 +267,7 @@ describe('OpenAPI', () => {
   }
 
   const operations = async () => {
-    const res = await app.inject({ method: 'GET', url: '/openapi.json' })
+    const res = await h.app.inject({ method: 'GET', url: '/openapi.json' })
     expect(res.statusCode).toBe(200)
     const doc = res.json() as { openapi: string; paths: Record<string, Record<string, Operation>> }
     const ops = Object.entries(doc.paths)
@@ -362,9 +352,9 @@ describe('OpenAPI', () => {
 
 describe('response headers', () => {
   it('auth answers are never cached: cache-control no-store on success and error', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     expect(user.res.headers['cache-control']).toBe('no-store')
-    const bad = await login(app, user.email, 'Wrong-Password1')
+    const bad = await login(h.app, user.email, 'Wrong-Password1')
     expect(bad.headers['cache-control']).toBe('no-store')
   })
 })

@@ -17,8 +17,6 @@ import { hashRefreshToken } from '../src/domain/refresh-token.js'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   fastHasher,
   login,
@@ -27,6 +25,7 @@ import {
   refreshCookieOf,
   refreshWithCookie,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -41,7 +40,6 @@ const STATEMENT_TIMEOUT_MS = 400
 /** No request may take longer than the connect timeout plus this slack (CI is a 2-core box). */
 const SLACK_MS = 1500
 
-let h: AuthHarness
 let proxy: TcpProxy
 let app: AuthApp
 
@@ -54,15 +52,15 @@ async function proxiedApp(env: Record<string, string> = {}) {
   return buildAuthApp({ config, hasher: fastHasher(), logger: false })
 }
 
+const h = useAuthHarness({ app: false })
+
 beforeAll(async () => {
-  h = await authHarness()
   proxy = await proxyDatabase(h.testDb.url)
   app = await proxiedApp()
 })
 afterAll(async () => {
   await app?.close()
   await proxy?.close()
-  await h?.close()
 })
 
 const claimsOf = (token: string) =>

@@ -1,16 +1,15 @@
 import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   countUsers,
   expectError,
   login,
   newUser,
   registerUser,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -19,14 +18,7 @@ import {
  * probes stay up, and sign-in works again by itself once the pressure is gone.
  */
 
-let h: AuthHarness
-
-beforeAll(async () => {
-  h = await authHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: false })
 
 function expectShed(res: LightMyRequestResponse) {
   expectError(res, 503, 'SERVICE_UNAVAILABLE', 'common.service_unavailable')

@@ -1,13 +1,11 @@
 import { CommonEnv, httpConfigFrom, loadEnv, loggerOptions } from '@bio/shared'
 import { apiSecurityHeaders, captureLogs, type LogCapture, lockTable } from '@bio/shared/testing'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   fastHasher,
   newUser,
@@ -16,6 +14,7 @@ import {
   refreshCookieOf,
   TEST_SECRET,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -26,14 +25,7 @@ import {
  * token, the JWT secret or the database password, not even when the database fails mid-query.
  */
 
-let h: AuthHarness
-
-beforeAll(async () => {
-  h = await authHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: false })
 
 /** An app over the harness database (or `url`) logging with the production options at trace level. */
 async function loggedApp(cap: LogCapture, env: Record<string, string> = {}, url = h.testDb.url) {
