@@ -128,15 +128,6 @@ describe('rate limits (RATE_LIMIT_ENABLED=true, RATE_LIMITS overrides)', () => {
     expectLimited(await postSession(proxied, sessionBody(), as('198.51.100.1')), 60)
     expect((await postSession(proxied, sessionBody(), as('198.51.100.2'))).statusCode).toBe(200)
   })
-
-  it('RATE_LIMIT_ENABLED=false (the harness default) never limits', async () => {
-    const app = await h.build({ env: { RATE_LIMITS: LIMITED.RATE_LIMITS } })
-    for (let i = 0; i < 12; i++) {
-      const res = await postSession(app, sessionBody())
-      expect(res.statusCode).toBe(200)
-      expect(res.headers['ratelimit-limit']).toBeUndefined()
-    }
-  })
 })
 
 describe('CORS (CORS_ORIGINS=https://app.example)', () => {
@@ -193,41 +184,5 @@ describe('CORS (CORS_ORIGINS=https://app.example)', () => {
     expect(res.headers['access-control-allow-credentials']).toBe('true')
     expect(String(res.headers['access-control-expose-headers'])).toMatch(/x-request-id/)
     expect((await sessionRow(h, id))!.duration).toBe(8)
-  })
-
-  it('another origin gets no CORS headers, on preflights and on simple requests', async () => {
-    const evil = 'https://evil.example'
-    for (const res of [
-      await preflight(`${A}/pageview/x/leave`, 'PATCH', evil),
-      await preflight(`${A}/session`, 'POST', evil),
-    ]) {
-      // (allow-credentials alone is harmless: without allow-origin the browser refuses the response.)
-      expect(res.headers['access-control-allow-origin']).toBeUndefined()
-    }
-    const app = await h.build({ env: { CORS_ORIGINS: ORIGIN } })
-    const res = await app.inject({
-      method: 'POST',
-      url: `${A}/session`,
-      payload: sessionBody(),
-      headers: { origin: evil, 'user-agent': CHROME_UA },
-    })
-    expect(res.headers['access-control-allow-origin']).toBeUndefined()
-  })
-
-  it('a look-alike origin is not allowed', async () => {
-    for (const origin of ['https://app.example.evil.com', 'http://app.example', 'https://xapp.example']) {
-      const res = await preflight(`${A}/session`, 'POST', origin)
-      expect(res.headers['access-control-allow-origin'], origin).toBeUndefined()
-    }
-  })
-
-  it('without CORS_ORIGINS no origin is allowed', async () => {
-    const app = await h.build()
-    const res = await app.inject({
-      method: 'OPTIONS',
-      url: `${A}/session`,
-      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
-    })
-    expect(res.headers['access-control-allow-origin']).toBeUndefined()
   })
 })

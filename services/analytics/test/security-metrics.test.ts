@@ -61,14 +61,7 @@ describe('security headers on every response', () => {
           headers: { 'content-type': 'text/plain;charset=UTF-8' },
         }),
     ],
-    ['400 validation', () => app.inject({ method: 'POST', url: `${A}/session`, payload: {} })],
-    [
-      '400 malformed JSON',
-      () => app.inject({ method: 'POST', url: `${A}/pageview`, payload: '{', headers: json }),
-    ],
     ['401 identify without a token', () => app.inject({ method: 'PATCH', url: `${A}/session/x/identify` })],
-    ['404', () => app.inject({ method: 'GET', url: '/nope' })],
-    ['405', () => app.inject({ method: 'GET', url: `${A}/session` })],
     [
       '413',
       () =>
@@ -79,34 +72,6 @@ describe('security headers on every response', () => {
           headers: json,
         }),
     ],
-    [
-      '415',
-      () =>
-        app.inject({
-          method: 'POST',
-          url: `${A}/session`,
-          payload: '<x/>',
-          headers: { 'content-type': 'application/xml' },
-        }),
-    ],
-    [
-      '400 bad %-escape (framework error)',
-      () => app.inject({ method: 'PATCH', url: `${A}/session/%E0%A4%A/heartbeat` }),
-    ],
-    [
-      '414 path id over 200 characters (framework error)',
-      () => app.inject({ method: 'PATCH', url: `${A}/session/${'a'.repeat(300)}/heartbeat` }),
-    ],
-    [
-      '204 CORS preflight',
-      () =>
-        app.inject({
-          method: 'OPTIONS',
-          url: `${A}/session`,
-          headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
-        }),
-    ],
-    ['404 /metrics (never on the API port)', () => app.inject({ method: 'GET', url: '/metrics' })],
   ]
 
   it.each(cases)('%s', async (_name, send) => {
@@ -116,37 +81,6 @@ describe('security headers on every response', () => {
     expect(res.headers).toMatchObject(apiSecurityHeaders('cross-origin'))
     expect(res.headers['x-powered-by']).toBeUndefined()
     expect(res.headers['x-request-id']).toBeTruthy()
-  })
-
-  it('a 503 while closing carries them too', async () => {
-    const closing = await h.build()
-    const done = closing.close()
-    const res = await closing.inject({ method: 'POST', url: `${A}/session`, payload: sessionBody() })
-    await done
-    expectError(res, 503, 'SERVICE_UNAVAILABLE')
-    expect(res.headers).toMatchObject(apiSecurityHeaders('cross-origin'))
-  })
-
-  it('CORS: no origin outside the allow-list gets access-control-allow-origin, on any answer', async () => {
-    for (const origin of ['https://evil.example', 'null', 'https://app.example.evil', 'http://app.example']) {
-      for (const res of [
-        await app.inject({
-          method: 'OPTIONS',
-          url: `${A}/pageview/x/leave`,
-          headers: { origin, 'access-control-request-method': 'PATCH' },
-        }),
-        await app.inject({
-          method: 'POST',
-          url: `${A}/session`,
-          payload: sessionBody(),
-          headers: { origin },
-        }),
-        await app.inject({ method: 'PATCH', url: `${A}/session/x/identify`, headers: { origin } }),
-        await app.inject({ method: 'GET', url: '/nope', headers: { origin } }),
-      ]) {
-        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined()
-      }
-    }
   })
 })
 

@@ -1,10 +1,8 @@
-import { UUID_RE } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import {
   AUTH,
-  type AuthApp,
   expectError,
   fastHasher,
   login,
@@ -16,49 +14,8 @@ import {
 
 const h = useAuthHarness()
 
-describe('correlation ids', () => {
-  it.each(['req-12345678', 'abc:def.ghi_jkl-0', 'A'.repeat(128), '0f8fad5b-d9cb-469f-a165-70867728950e'])(
-    'echoes a sane x-request-id (%s) in the header and in error bodies',
-    async (id) => {
-      const ok = await h.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': id } })
-      expect(ok.headers['x-request-id']).toBe(id)
-      const res = await login(h.app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
-      expect(res.headers['x-request-id']).toBe(id)
-      expect(expectError(res, 401).correlationId).toBe(id)
-    },
-  )
-
-  it.each([
-    ['spaces', 'has spaces in it'],
-    ['500 characters', 'a'.repeat(500)],
-    ['too short', 'abc'],
-    ['129 characters', 'A'.repeat(129)],
-    ['markup', '<script>alert(1)</script>'],
-    ['a log-forging attempt', 'abcdefgh\\nlevel=error'],
-    ['non-ASCII', 'ідентифікатор-123'],
-  ])(
-    'replaces an insane x-request-id (%s) with a fresh UUID, used in the error body too',
-    async (_name, id) => {
-      const res = await login(h.app, 'nobody@example.com', 'Whatever1', { 'x-request-id': id })
-      const given = res.headers['x-request-id']
-      expect(given).not.toBe(id)
-      expect(given).toMatch(UUID_RE)
-      expect(expectError(res, 401).correlationId).toBe(given)
-    },
-  )
-
-  it('generates a different id per request when none is sent', async () => {
-    const a = await h.app.inject({ method: 'GET', url: '/healthz' })
-    const b = await h.app.inject({ method: 'GET', url: '/healthz' })
-    expect(a.headers['x-request-id']).toMatch(UUID_RE)
-    expect(b.headers['x-request-id']).toMatch(UUID_RE)
-    expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id'])
-  })
-})
-
 describe('404 and 405', () => {
   it.each([
-    ['GET', '/nope'],
     ['GET', `${AUTH}/nope`],
     ['POST', '/api/v1/auth'],
     ['GET', '/api/v1/analytics/session'],
@@ -107,11 +64,6 @@ describe('rate limiting', () => {
     expect(reg.statusCode).toBe(201)
   })
 
-  it('a RATE_LIMITS entry naming no route stops the app from starting (a typo is not ignored)', async () => {
-    const typo = await h.build({ env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMITS: 'logn=2/1h' } })
-    await expect(typo.ready()).rejects.toThrow(/RATE_LIMITS: no route named logn/)
-  })
-
   it('applies the contract limits by default (register 10/h, login 20/h, refresh/logout/me 60/h)', async () => {
     const limited = await h.build({ env: { RATE_LIMIT_ENABLED: 'true' } })
     const user = await registerUser(limited)
@@ -142,76 +94,6 @@ describe('rate limiting', () => {
     expect(answers.map((r) => r.statusCode)).toEqual([200, 200, 200, 429])
     expect(answers.map((r) => r.headers['ratelimit-remaining'])).toEqual(['2', '1', '0', '0'])
     expect((await me('GET')).statusCode).toBe(429)
-  })
-
-  it('is off when RATE_LIMIT_ENABLED=false (the harness default)', async () => {
-    for (let i = 0; i < 22; i++) {
-      const res = await login(h.app, 'nobody@example.com', 'Whatever1')
-      expect(res.statusCode).toBe(401)
-      expect(res.headers['ratelimit-limit']).toBeUndefined()
-    }
-  })
-})
-
-describe('CORS', () => {
-  let cors: AuthApp
-  beforeAll(async () => {
-    cors = await h.build({ env: { CORS_ORIGINS: 'https://app.example' } })
-  })
-
-  const preflight = (target: AuthApp, origin: string) =>
-    target.inject({
-      method: 'OPTIONS',
-      url: `${AUTH}/login`,
-      headers: {
-        origin,
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type',
-      },
-    })
-
-  it('answers a preflight from an allowed origin with allow-origin and allow-credentials', async () => {
-    const res = await preflight(cors, 'https://app.example')
-    expect(res.statusCode).toBe(204)
-    expect(res.headers['access-control-allow-origin']).toBe('https://app.example')
-    expect(res.headers['access-control-allow-credentials']).toBe('true')
-    expect(String(res.headers['access-control-allow-methods'])).toContain('POST')
-    expect(String(res.headers['access-control-allow-headers'])).toContain('content-type')
-    expect(String(res.headers.vary)).toMatch(/Origin/i)
-  })
-
-  it('gives no allow-origin to another origin, on preflight or actual requests', async () => {
-    const res = await preflight(cors, 'https://evil.example')
-    expect(res.headers['access-control-allow-origin']).toBeUndefined()
-    const actual = await cors.inject({
-      method: 'POST',
-      url: `${AUTH}/logout`,
-      headers: { origin: 'https://evil.example' },
-    })
-    expect(actual.headers['access-control-allow-origin']).toBeUndefined()
-    // Near-misses of the allowed origin are other origins too.
-    for (const origin of ['http://app.example', 'https://app.example.evil', 'https://sub.app.example']) {
-      expect((await preflight(cors, origin)).headers['access-control-allow-origin'], origin).toBeUndefined()
-    }
-  })
-
-  it('exposes x-request-id and the rate-limit headers to the allowed origin', async () => {
-    const res = await cors.inject({
-      method: 'POST',
-      url: `${AUTH}/logout`,
-      headers: { origin: 'https://app.example' },
-    })
-    expect(res.headers['access-control-allow-origin']).toBe('https://app.example')
-    const exposed = String(res.headers['access-control-expose-headers'])
-    for (const header of ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining']) {
-      expect(exposed).toContain(header)
-    }
-  })
-
-  it('sends no CORS headers at all without CORS_ORIGINS', async () => {
-    const res = await preflight(h.app, 'https://app.example')
-    expect(res.headers['access-control-allow-origin']).toBeUndefined()
-    expect(res.headers['access-control-allow-credentials']).toBeUndefined()
   })
 })
 
