@@ -1,7 +1,7 @@
 import { rowsOf } from '@bio/shared'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { useAuthHarness } from '../../auth/test/helper.js'
+import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {
   createSession,
   expectError,
@@ -22,21 +22,7 @@ const h = useAnalyticsHarness()
 
 const authH = useAuthHarness()
 
-async function register(): Promise<{ userId: string; accessToken: string }> {
-  const res = await authH.app.inject({
-    method: 'POST',
-    url: '/api/v1/auth/register',
-    payload: {
-      email: `flow.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
-      password: 'Correct-Horse1',
-      acceptedTerms: true,
-      acceptedPrivacy: true,
-    },
-  })
-  expect(res.statusCode, res.body).toBe(201)
-  const { data } = res.json() as { data: { userId: string; accessToken: string } }
-  return data
-}
+const register = () => registerUser(authH.app)
 
 describe('anonymous browsing → register on auth → identify on analytics', () => {
   it('attributes the session and all its pageviews to the registered user', async () => {

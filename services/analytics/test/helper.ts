@@ -2,10 +2,9 @@ import { createHmac } from 'node:crypto'
 import { type GeoLookup, rowsOf } from '@bio/shared'
 import {
   type AppHarness,
-  appHarness,
   expectError,
   type HarnessHandle,
-  migratedTestDatabase,
+  serviceHarness,
   type UseHarnessOptions,
   UUID_RE,
   useHarness,
@@ -60,16 +59,13 @@ export type AnalyticsHarness = AppHarness<
 >
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
-export async function analyticsHarness(): Promise<AnalyticsHarness> {
-  const migrated = await migratedTestDatabase(
-    'analytics',
-    (url) => testConfig({}, url).db,
+export function analyticsHarness(): Promise<AnalyticsHarness> {
+  return serviceHarness({
+    prefix: 'analytics',
+    databaseConfig: (url) => testConfig({}, url).db,
     schema,
-    MIGRATIONS_FOLDER,
-  )
-  return appHarness(
-    migrated,
-    (options: NonNullable<Parameters<AnalyticsHarness['build']>[0]>) =>
+    migrationsFolder: MIGRATIONS_FOLDER,
+    build: (options: AnalyticsBuildOptions, migrated) =>
       buildAnalyticsApp({
         config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
         database: migrated.database,
@@ -78,8 +74,8 @@ export async function analyticsHarness(): Promise<AnalyticsHarness> {
         jwks: options.jwks,
         logger: false,
       }),
-    {},
-  )
+    defaults: {},
+  })
 }
 
 export type AnalyticsBuildOptions = NonNullable<Parameters<AnalyticsHarness['build']>[0]>

@@ -1,4 +1,4 @@
-import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
+import { expectShed, lagUntilSampled, untilSampled } from '@bio/shared/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import {
@@ -6,7 +6,6 @@ import {
   type AnalyticsApp,
   CHROME_UA,
   createSession,
-  expectError,
   rowCounts,
   sessionBody,
   useAnalyticsHarness,
@@ -28,12 +27,6 @@ const newSession = (app: AnalyticsApp) =>
     payload: sessionBody(),
     headers: { 'user-agent': CHROME_UA },
   })
-
-function expectShed(res: LightMyRequestResponse) {
-  expectError(res, 503, 'SERVICE_UNAVAILABLE')
-  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
-  expect(res.headers['x-content-type-options']).toBe('nosniff')
-}
 
 describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
   it('sheds with 503 + retry-after in the envelope, keeps the probes up, writes nothing, recovers', async () => {

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { users } from '../../auth/src/db/schema.js'
-import { useAuthHarness } from '../../auth/test/helper.js'
+import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {
   A,
   createSession,
@@ -171,22 +171,11 @@ describe('the verification cache never outlives the token', () => {
 })
 
 describe('revoked users: valid until the access token expires (documented), not a second longer', () => {
+  /** A new auth user; its access token has the file's TTL. */
   async function registered() {
-    const res = await authH.app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/register',
-      payload: {
-        email: `tokens.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
-        password: 'Correct-Horse1',
-        acceptedTerms: true,
-        acceptedPrivacy: true,
-      },
-    })
-    expect(res.statusCode, res.body).toBe(201)
-    const refresh = res.cookies.find((c) => c.name === 'biore_refresh')!.value
-    const data = res.json().data as { userId: string; accessToken: string; expiresIn: number }
-    expect(data.expiresIn).toBe(ACCESS_TTL_S)
-    return { ...data, refresh }
+    const user = await registerUser(authH.app)
+    expect(user.res.json().data.expiresIn).toBe(ACCESS_TTL_S)
+    return { ...user, refresh: user.refreshToken }
   }
   const me = (token: string) =>
     authH.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })

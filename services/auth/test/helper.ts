@@ -3,9 +3,8 @@ import { join } from 'node:path'
 import { type GeoLookup, rowsOf } from '@bio/shared'
 import {
   type AppHarness,
-  appHarness,
   type HarnessHandle,
-  migratedTestDatabase,
+  serviceHarness,
   type UseHarnessOptions,
   useHarness,
 } from '@bio/shared/testing'
@@ -63,16 +62,13 @@ export type AuthHarness = AppHarness<
 >
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
-export async function authHarness(): Promise<AuthHarness> {
-  const migrated = await migratedTestDatabase(
-    'auth',
-    (url) => testConfig({}, url).db,
+export function authHarness(): Promise<AuthHarness> {
+  return serviceHarness({
+    prefix: 'auth',
+    databaseConfig: (url) => testConfig({}, url).db,
     schema,
-    MIGRATIONS_FOLDER,
-  )
-  return appHarness(
-    migrated,
-    (options: NonNullable<Parameters<AuthHarness['build']>[0]>) =>
+    migrationsFolder: MIGRATIONS_FOLDER,
+    build: (options: AuthBuildOptions, migrated) =>
       buildAuthApp({
         config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
         database: migrated.database,
@@ -82,8 +78,8 @@ export async function authHarness(): Promise<AuthHarness> {
         logger: false,
         mailTransport: options.mail ?? memoryTransport(),
       }),
-    {},
-  )
+    defaults: {},
+  })
 }
 
 export type AuthBuildOptions = NonNullable<Parameters<AuthHarness['build']>[0]>

@@ -43,3 +43,25 @@ export function expectError(
   if (i18nKey !== undefined) expect(error.i18nKey).toBe(i18nKey)
   return error
 }
+
+/**
+ * Asserts a rate-limit refusal: the 429 RATE_LIMITED envelope, a retry-after within
+ * `maxSeconds` that the error's i18nVars repeat for clients, and no allowance left.
+ */
+export function expectRateLimited(res: LightMyRequestResponse, maxSeconds: number): ErrorBodyShape {
+  const error = expectError(res, 429, 'RATE_LIMITED', 'common.rate_limited')
+  const retryAfter = Number(res.headers['retry-after'])
+  expect(retryAfter).toBeGreaterThan(0)
+  expect(retryAfter).toBeLessThanOrEqual(maxSeconds)
+  expect(error.i18nVars?.retryAfterSeconds).toBe(retryAfter)
+  expect(res.headers['ratelimit-remaining']).toBe('0')
+  return error
+}
+
+/** Asserts a shed request: the 503 envelope with a retry-after, the security headers, and no cookie set. */
+export function expectShed(res: LightMyRequestResponse): void {
+  expectError(res, 503, 'SERVICE_UNAVAILABLE', 'common.service_unavailable')
+  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
+  expect(res.headers['x-content-type-options']).toBe('nosniff')
+  expect(res.headers['set-cookie']).toBeUndefined()
+}
