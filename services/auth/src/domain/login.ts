@@ -2,7 +2,6 @@ import { AppError, type LoginBody } from '@bio/shared'
 import type { UserRow } from '../db/schema.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import { audit } from './audit.js'
 import type { AuthDeps, RequestContext, SignedIn } from './context.js'
 import { issueDeviceToken } from './known-device.js'
@@ -44,7 +43,7 @@ export function createLogin(deps: AuthDeps) {
 
   async function login(input: LoginBody, ctx: RequestContext): Promise<SignedIn> {
     const now = deps.now()
-    const email = normalizeEmail(input.email)
+    const { email } = input
     const secret = deps.config.loginThrottleSecret
     const keys = throttleKeys(secret, email, ctx.ip, ctx.deviceToken)
     const attempt = await throttle.takeAttempt(keys, now)
