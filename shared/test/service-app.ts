@@ -9,6 +9,8 @@ export interface BareAppOptions {
   bodyLimit?: number
   resourcePolicy?: ResourcePolicy
   logger?: FastifyServerOptions['logger']
+  /** The readiness probe; resolves (always ready) by default. */
+  ready?: () => Promise<void>
 }
 
 /**
@@ -29,7 +31,7 @@ export function bareServiceApp(options: BareAppOptions = {}): Promise<App> {
     version: '0.0.0',
     http: httpConfigFrom(env, 0),
     bodyLimit: options.bodyLimit ?? 1024,
-    ready: async () => {},
+    ready: options.ready ?? (async () => {}),
     logger: options.logger ?? false,
     resourcePolicy: options.resourcePolicy,
   })

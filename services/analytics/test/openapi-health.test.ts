@@ -4,12 +4,6 @@ import { A, useAnalyticsHarness } from './helper.js'
 const h = useAnalyticsHarness()
 
 describe('health', () => {
-  it('GET /healthz → 200 { status: ok }', async () => {
-    const res = await h.app.inject({ method: 'GET', url: '/healthz' })
-    expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ success: true, data: { status: 'ok' } })
-  })
-
   it('GET /readyz → 200 { status: ready } when the database answers', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(200)

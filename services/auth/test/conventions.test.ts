@@ -98,12 +98,6 @@ describe('rate limiting', () => {
 })
 
 describe('health', () => {
-  it('/healthz → 200 { status: ok }', async () => {
-    const res = await h.app.inject({ method: 'GET', url: '/healthz' })
-    expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ success: true, data: { status: 'ok' } })
-  })
-
   it('/readyz → 200 { status: ready } while the database answers', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(200)
