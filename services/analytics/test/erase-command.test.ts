@@ -4,11 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildServices, WORKSPACE_ROOT } from '@bio/shared/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { rowsHolding, seedVisits, useErasureHarness } from './erasure-helper.js'
-import { expectedVisitorHash, TEST_SECRET, TRACKING_SECRET, VISITOR_SECRET } from './helper.js'
+import { rowsHolding, seedVisits } from './erasure-helper.js'
+import {
+  expectedVisitorHash,
+  TEST_SECRET,
+  TRACKING_SECRET,
+  useAnalyticsHarness,
+  VISITOR_SECRET,
+} from './helper.js'
 
 beforeAll(() => buildServices())
-const t = useErasureHarness()
+const h = useAnalyticsHarness()
 
 const SECRETS = {
   JWT_SECRET: TEST_SECRET,
@@ -29,21 +35,21 @@ function erase(args: string[], env: Record<string, string>) {
 describe('npm run analytics:erase (the built erase-command)', () => {
   it('--user erases on ANALYTICS_DATABASE_URL and prints the counts', async () => {
     const user = '8b9c0d1e-0000-4000-8000-00000000c001'
-    await seedVisits(t.app, { userId: user, visitorId: 'v-cli-1', sessions: 2, views: 2 })
-    const res = erase(['--user', user], { ANALYTICS_DATABASE_URL: t.h.testDb.url })
+    await seedVisits(h.app, { userId: user, visitorId: 'v-cli-1', sessions: 2, views: 2 })
+    const res = erase(['--user', user], { ANALYTICS_DATABASE_URL: h.testDb.url })
     expect(res.status, res.stderr).toBe(0)
     expect(JSON.parse(res.stdout)).toEqual({ erased: 'user', sessions: 2, pageviews: 4 })
-    expect(await rowsHolding(t.h, user)).toEqual([])
+    expect(await rowsHolding(h, user)).toEqual([])
   })
 
   it('--visitor forgets on ANALYTICS_DATABASE_URL, never printing the visitor id', async () => {
     const visitorId = 'v-cli-secret-visitor'
-    await seedVisits(t.app, { visitorId, views: 3 })
-    const res = erase(['--visitor', visitorId], { ANALYTICS_DATABASE_URL: t.h.testDb.url })
+    await seedVisits(h.app, { visitorId, views: 3 })
+    const res = erase(['--visitor', visitorId], { ANALYTICS_DATABASE_URL: h.testDb.url })
     expect(res.status, res.stderr).toBe(0)
     expect(JSON.parse(res.stdout)).toEqual({ erased: 'visitor', sessions: 1, pageviews: 3, detached: 0 })
     expect(res.stdout + res.stderr).not.toContain(visitorId)
-    expect(await rowsHolding(t.h, expectedVisitorHash(visitorId))).toEqual([])
+    expect(await rowsHolding(h, expectedVisitorHash(visitorId))).toEqual([])
   })
 
   it('runs on the embedded PGlite by default (migrating it first)', () => {

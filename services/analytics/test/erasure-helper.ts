@@ -1,11 +1,10 @@
 import { rowsOf } from '@bio/shared'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, expect } from 'vitest'
+import { expect } from 'vitest'
 import {
   A,
   type AnalyticsApp,
   type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   createSession,
   identify,
@@ -72,16 +71,3 @@ export const exportMe = (app: AnalyticsApp, authorization?: string) =>
 
 export const forget = (app: AnalyticsApp, body: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: `${A}/visitor/forget`, payload: body as object, headers })
-
-/** This file's fresh database (`h`) and an app over it (`app`), built before its tests and closed after them. */
-export function useErasureHarness(): { readonly h: AnalyticsHarness; readonly app: AnalyticsApp } {
-  const state = {} as { h: AnalyticsHarness; app: AnalyticsApp }
-  beforeAll(async () => {
-    state.h = await analyticsHarness()
-    state.app = await state.h.build()
-  })
-  afterAll(async () => {
-    await state.h?.close()
-  })
-  return state
-}

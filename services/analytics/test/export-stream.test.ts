@@ -8,17 +8,17 @@ import { describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { createErasureService } from '../src/erasure/erasure-service.js'
 import { EXPORT_BATCH_ROWS } from '../src/erasure/export-stream.js'
-import { seedVisits, useErasureHarness } from './erasure-helper.js'
-import { bearer, silentLogger, testConfig, VISITOR_SECRET, waitFor } from './helper.js'
+import { seedVisits } from './erasure-helper.js'
+import { bearer, silentLogger, testConfig, useAnalyticsHarness, VISITOR_SECRET, waitFor } from './helper.js'
 
-const t = useErasureHarness()
+const h = useAnalyticsHarness()
 
 const BIG = '6f708192-0000-4000-8000-00000000a001'
 const SMALL = '6f708192-0000-4000-8000-00000000a002'
 
 /** 20 sessions of `userId` with 500 pageviews each, written in SQL (the export reads them; ingest rules are tested elsewhere). */
 async function seedTenThousand(userId: string): Promise<void> {
-  await t.h.database.db.execute(sql`
+  await h.database.db.execute(sql`
     with s as (
       insert into analytics_sessions (id, visitor_id, user_id, started_at)
       select gen_random_uuid(), 'bulk-visitor', ${userId}::uuid, now() - make_interval(days => g)
@@ -33,7 +33,7 @@ describe('the export stream', () => {
   it('holds one batch, not the history: 10k pageviews while the client does not read', async () => {
     await seedTenThousand(BIG)
     const erasure = createErasureService({
-      db: t.h.database.db,
+      db: h.database.db,
       visitorHashSecret: VISITOR_SECRET,
       now: Date.now,
     })
@@ -70,17 +70,17 @@ describe('the export stream', () => {
   })
 
   it('an error after the first byte aborts the response (truncated body) and is logged', async () => {
-    await seedVisits(await t.h.build(), { userId: SMALL, visitorId: 'v-export-abort', views: 1 })
+    await seedVisits(await h.build(), { userId: SMALL, visitorId: 'v-export-abort', views: 1 })
     const logs = captureLogs()
     const app = await buildAnalyticsApp({
-      config: testConfig({ RATE_LIMIT_ENABLED: 'false' }, t.h.testDb.url),
-      database: t.h.database,
+      config: testConfig({ RATE_LIMIT_ENABLED: 'false' }, h.testDb.url),
+      database: h.database,
       closeDatabase: false,
       logger: { level: 'info', stream: logs.stream },
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
     // The pageviews cursor waits on this lock, after the head and the sessions went out.
-    const lock = await lockTable(t.h.testDb.url, 'analytics_pageviews')
+    const lock = await lockTable(h.testDb.url, 'analytics_pageviews')
     try {
       const { port } = app.server.address() as AddressInfo
       const outcome = await new Promise<{ status?: number; body: string; ended: string }>((resolve) => {
@@ -98,12 +98,12 @@ describe('the export stream', () => {
                 let pid: number | undefined
                 await waitFor(async () => {
                   pid = rowsOf<{ pid: number }>(
-                    await t.h.database.db.execute(sql`select pid from pg_stat_activity
+                    await h.database.db.execute(sql`select pid from pg_stat_activity
                     where wait_event_type = 'Lock' and query like 'declare export_pageviews%'`),
                   )[0]?.pid
                   return pid !== undefined
                 })
-                await t.h.database.db.execute(sql`select pg_terminate_backend(${pid}::int)`)
+                await h.database.db.execute(sql`select pg_terminate_backend(${pid}::int)`)
               })()
             })
             res.on('end', () => resolve({ status: res.statusCode, body, ended: 'end' }))

@@ -1,9 +1,9 @@
 import { ExportedPageView, ExportedSession } from '@bio/shared'
 import { describe, expect, it } from 'vitest'
-import { exportMe, seedVisits, useErasureHarness } from './erasure-helper.js'
-import { bearer, expectError } from './helper.js'
+import { exportMe, seedVisits } from './erasure-helper.js'
+import { bearer, expectError, useAnalyticsHarness } from './helper.js'
 
-const t = useErasureHarness()
+const h = useAnalyticsHarness()
 
 const USER = '5e6f7081-0000-4000-8000-0000000000e5'
 const OTHER = '5e6f7081-0000-4000-8000-0000000000f6'
@@ -20,11 +20,11 @@ interface Exported {
 
 describe('GET /api/v1/analytics/me/export', () => {
   it("streams the user's sessions and pageviews as one enveloped JSON attachment, nothing of others", async () => {
-    const mine = await seedVisits(t.app, { userId: USER, visitorId: 'v-export-1', sessions: 2, views: 3 })
-    await seedVisits(t.app, { userId: OTHER, visitorId: 'v-export-2', views: 2 })
-    await seedVisits(t.app, { visitorId: 'v-export-1', views: 1 })
+    const mine = await seedVisits(h.app, { userId: USER, visitorId: 'v-export-1', sessions: 2, views: 3 })
+    await seedVisits(h.app, { userId: OTHER, visitorId: 'v-export-2', views: 2 })
+    await seedVisits(h.app, { visitorId: 'v-export-1', views: 1 })
 
-    const res = await exportMe(t.app, bearer(USER))
+    const res = await exportMe(h.app, bearer(USER))
     expect(res.statusCode, res.body).toBe(200)
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
     expect(res.headers['content-disposition']).toBe('attachment; filename="analytics-export.json"')
@@ -49,13 +49,13 @@ describe('GET /api/v1/analytics/me/export', () => {
   })
 
   it('a user with no data gets empty lists', async () => {
-    const res = await exportMe(t.app, bearer('5e6f7081-0000-4000-8000-000000000000'))
+    const res = await exportMe(h.app, bearer('5e6f7081-0000-4000-8000-000000000000'))
     expect(res.statusCode).toBe(200)
     expect((res.json() as Exported).data).toMatchObject({ sessions: [], pageviews: [] })
   })
 
   it('401 in the envelope without a token or with a bad one', async () => {
     for (const authorization of [undefined, 'Bearer x.y.z', `${bearer(USER)}x`])
-      expectError(await exportMe(t.app, authorization), 401)
+      expectError(await exportMe(h.app, authorization), 401)
   })
 })

@@ -2,7 +2,7 @@ import { rowsOf } from '@bio/shared'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { TOMBSTONE_TTL_MS } from '../src/lib/erasure-digest.js'
-import { forget, rowsHolding, seedVisits, useErasureHarness } from './erasure-helper.js'
+import { forget, rowsHolding, seedVisits } from './erasure-helper.js'
 import {
   createSession,
   expectError,
@@ -13,9 +13,10 @@ import {
   sessionBody,
   sessionRow,
   testClock,
+  useAnalyticsHarness,
 } from './helper.js'
 
-const t = useErasureHarness()
+const h = useAnalyticsHarness()
 
 const USER = '3c4d5e6f-0000-4000-8000-0000000000c3'
 const counts = (sessions: number, pageviews: number, detached: number) => ({
@@ -27,41 +28,41 @@ describe('POST /api/v1/analytics/visitor/forget', () => {
   it("erases the visitor's anonymous sessions, detaches its signed-in one; no table holds its hash after", async () => {
     const visitorId = 'visitor-forget-1'
     const hash = expectedVisitorHash(visitorId)
-    const anonymous = await seedVisits(t.app, { visitorId, sessions: 2, views: 2 })
-    const [bound] = await seedVisits(t.app, { visitorId, userId: USER, views: 1 })
-    const [neighbour] = await seedVisits(t.app, { visitorId: 'visitor-forget-2', views: 1 })
-    expect((await rowsHolding(t.h, hash)).length).toBe(3)
+    const anonymous = await seedVisits(h.app, { visitorId, sessions: 2, views: 2 })
+    const [bound] = await seedVisits(h.app, { visitorId, userId: USER, views: 1 })
+    const [neighbour] = await seedVisits(h.app, { visitorId: 'visitor-forget-2', views: 1 })
+    expect((await rowsHolding(h, hash)).length).toBe(3)
 
-    const res = await forget(t.app, { visitorId })
+    const res = await forget(h.app, { visitorId })
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual(counts(2, 4, 1))
-    expect(await rowsHolding(t.h, hash)).toEqual([])
+    expect(await rowsHolding(h, hash)).toEqual([])
     for (const id of anonymous) {
-      expect(await sessionRow(t.h, id)).toBeUndefined()
-      expect(await rowsHolding(t.h, id)).toEqual([])
+      expect(await sessionRow(h, id)).toBeUndefined()
+      expect(await rowsHolding(h, id)).toEqual([])
     }
     // The signed-in session stays the user's (DELETE /me erases it), unlinked from the visitor.
-    const kept = await sessionRow(t.h, bound!)
+    const kept = await sessionRow(h, bound!)
     expect(kept?.userId).toBe(USER)
     expect(kept?.visitorId).toBe(`forgotten:${bound}`)
-    expect(await pageViewsOf(t.h, bound!)).toHaveLength(1)
-    expect((await sessionRow(t.h, neighbour!))?.visitorId).toBe(expectedVisitorHash('visitor-forget-2'))
+    expect(await pageViewsOf(h, bound!)).toHaveLength(1)
+    expect((await sessionRow(h, neighbour!))?.visitorId).toBe(expectedVisitorHash('visitor-forget-2'))
 
-    // Withdrawal is complete: the same visitor id starts nothing for the tombstone's 24 t.h.
-    expectNullId(await postSession(t.app, sessionBody({ visitorId })))
-    expect(await rowsHolding(t.h, hash)).toEqual([])
-    expect((await forget(t.app, { visitorId })).json()).toEqual(counts(0, 0, 0))
-    await createSession(t.app, { visitorId: 'visitor-forget-3' })
+    // Withdrawal is complete: the same visitor id starts nothing for the tombstone's 24 h.
+    expectNullId(await postSession(h.app, sessionBody({ visitorId })))
+    expect(await rowsHolding(h, hash)).toEqual([])
+    expect((await forget(h.app, { visitorId })).json()).toEqual(counts(0, 0, 0))
+    await createSession(h.app, { visitorId: 'visitor-forget-3' })
   })
 
   it('tombstones expire after the client-id window: the next erasure prunes them, and the id tracks again', async () => {
     const clock = testClock(Date.parse('2026-11-01T10:00:00.000Z'))
-    const app = await t.h.build({ now: clock.now })
+    const app = await h.build({ now: clock.nowMs })
     const visitorId = 'visitor-forget-expiry'
     await seedVisits(app, { visitorId, views: 1 })
     const tombstones = async () =>
       rowsOf<{ n: number }>(
-        await t.h.database.db.execute(sql`select count(*)::int as n from analytics_erasures`),
+        await h.database.db.execute(sql`select count(*)::int as n from analytics_erasures`),
       )[0]!.n
     const before = await tombstones()
     expect((await forget(app, { visitorId })).json().data.sessions).toBe(1)
@@ -76,12 +77,12 @@ describe('POST /api/v1/analytics/visitor/forget', () => {
   })
 
   it('an unknown visitor answers zeros', async () => {
-    expect((await forget(t.app, { visitorId: 'never-seen' })).json()).toEqual(counts(0, 0, 0))
+    expect((await forget(h.app, { visitorId: 'never-seen' })).json()).toEqual(counts(0, 0, 0))
   })
 
   it('bad input is a 400/413/415 envelope and erases nothing', async () => {
     const visitorId = 'visitor-forget-bad'
-    await seedVisits(t.app, { visitorId, views: 1 })
+    await seedVisits(h.app, { visitorId, views: 1 })
     const cases: [unknown, number, Record<string, string>?][] = [
       [{}, 400],
       [{ visitorId: '' }, 400],
@@ -96,7 +97,7 @@ describe('POST /api/v1/analytics/visitor/forget', () => {
       [JSON.stringify({ visitorId }), 415, { 'content-type': 'application/x-www-form-urlencoded' }],
       [JSON.stringify({ visitorId, pad: 'x'.repeat(2000) }), 413, { 'content-type': 'application/json' }],
     ]
-    for (const [body, status, headers] of cases) expectError(await forget(t.app, body, headers), status)
-    expect((await rowsHolding(t.h, expectedVisitorHash(visitorId))).length).toBe(1)
+    for (const [body, status, headers] of cases) expectError(await forget(h.app, body, headers), status)
+    expect((await rowsHolding(h, expectedVisitorHash(visitorId))).length).toBe(1)
   })
 })
