@@ -141,11 +141,13 @@ function stagesOf(dockerfile: string): Stage[] {
 }
 
 /** Bare package names imported by the non-test sources under `dir`. */
-function importsOf(dir: string): Set<string> {
+/** The packages the TypeScript files under `dir` import at run time (not below `exclude`). */
+function importsOf(dir: string, exclude?: string): Set<string> {
   const found = new Set<string>()
   const walk = (d: string) => {
     for (const entry of readdirSync(d)) {
       const path = join(d, entry)
+      if (exclude !== undefined && path === join(root, exclude)) continue
       if (statSync(path).isDirectory()) walk(path)
       else if (path.endsWith('.ts') && !path.endsWith('.d.ts')) {
         const source = readFileSync(path, 'utf8').replace(/^import type [^;]*?from '[^']+'/gms, '')
@@ -266,7 +268,9 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
     const sharedDeps = prod('shared/package.json')
     const verifierDeps = prod('shared/token-verifier/package.json')
     for (const dep of importsOf(`services/${name}/src`)) expect(serviceDeps, dep).toContain(dep)
-    for (const dep of importsOf('shared/src')) expect(sharedDeps, dep).toContain(dep)
+    for (const dep of importsOf('shared/src', 'shared/src/testing')) expect(sharedDeps, dep).toContain(dep)
+    // The test harnesses (@bio/shared/testing, imported by tests only) may use the test runner too.
+    for (const dep of importsOf('shared/src/testing')) expect([...sharedDeps, 'vitest'], dep).toContain(dep)
     for (const dep of importsOf('shared/token-verifier/src')) expect(verifierDeps, dep).toContain(dep)
   })
 })

@@ -1,11 +1,9 @@
 import { rowsOf } from '@bio/shared'
 import { type SQL, sql } from 'drizzle-orm'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MAINTENANCE_LOCK, retentionCutoff, runMaintenance } from '../src/maintenance/run-maintenance.js'
 import {
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectOk,
   heartbeat,
@@ -13,6 +11,7 @@ import {
   pageViewRow,
   recordPageView,
   testClock,
+  useAnalyticsHarness,
   waitFor,
 } from './helper.js'
 
@@ -23,13 +22,7 @@ import {
  * lock, and the timer in the service.
  */
 
-let h: AnalyticsHarness
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const query = async <T>(q: SQL) => rowsOf<T>(await h.database.db.execute(q))
 const partitions = async () =>
@@ -66,7 +59,7 @@ describe('partitions', () => {
 
   it('a view of a month without a partition lands in the default one and is moved out, leave still working', async () => {
     const clock = testClock(Date.parse('2034-05-10T08:00:00Z'))
-    const app = await h.build({ now: clock.now })
+    const app = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(app)
     const viewId = await recordPageView(app, sessionId, { path: '/stray' })
     expect(await inDefault()).toBeGreaterThan(0)
@@ -149,7 +142,7 @@ describe('retention (ANALYTICS_RETENTION_DAYS=425) with an injected clock', () =
     expect(before!.n).toBeGreaterThan(1000)
 
     const clock = testClock(Date.parse(NOW))
-    const app = await h.build({ now: clock.now })
+    const app = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(app)
     const run = runMaintenance(h.database, options(NOW, 425))
     let done = false

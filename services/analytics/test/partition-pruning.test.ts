@@ -1,6 +1,6 @@
 import { rowsOf } from '@bio/shared'
 import { type SQL, sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   leavesStatement,
   pageViewOwnersStatement,
@@ -10,12 +10,11 @@ import { isoMicros } from '../src/lib/clock.js'
 import { uuidV7, uuidV7Instant } from '../src/lib/uuid-v7.js'
 import {
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   pageViewRow,
   recordPageView,
   testClock,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -24,15 +23,14 @@ import {
  * least once; the others are pruned at plan or run time). Counted, not timed.
  */
 
-let h: AnalyticsHarness
+const h = useAnalyticsHarness({ app: false })
 let app: AnalyticsApp
 const NOW = Date.parse('2026-11-15T12:00:00Z')
 const clock = testClock(NOW)
 let sessionId: string
 
 beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build({ now: clock.now })
+  app = await h.build({ now: clock.nowMs })
   await h.database.db.execute(sql`select analytics_pageviews_add_partition(m)
     from generate_series(timestamptz '2025-11-01Z', timestamptz '2026-11-01Z', interval '1 month') m`)
   sessionId = await createSession(app)
@@ -40,9 +38,6 @@ beforeAll(async () => {
   await h.database.db.execute(sql`insert into analytics_pageviews (session_id, path, entered_at)
     select ${sessionId}, '/old/' || g, timestamptz '2025-11-03Z' + g * interval '1 day'
     from generate_series(0, 360) g`)
-})
-afterAll(async () => {
-  await h?.close()
 })
 
 interface PlanNode {
@@ -99,7 +94,7 @@ describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
 
   it('a pageview reads only the recent partition: the insert, the back-fill probe and its update', async () => {
     clock.advance(5_000)
-    const id = uuidV7(clock.now())
+    const id = uuidV7(clock.nowMs())
     const item = {
       id,
       sessionId,

@@ -39,7 +39,7 @@ beforeAll(async () => {
   database = await openDatabase({ ...config.db, url: undefined, dataDir: 'memory://' }, schema)
   expect(database.kind).toBe('pglite')
   await database.migrate(MIGRATIONS_FOLDER)
-  app = await buildAnalyticsApp({ config, database, closeDatabase: true, now: clock.now, logger: false })
+  app = await buildAnalyticsApp({ config, database, closeDatabase: true, now: clock.nowMs, logger: false })
 })
 afterAll(async () => {
   await app?.close()
@@ -133,8 +133,8 @@ describe('PGlite: the whole ingest flow', () => {
   })
 
   it('retries with client ids change nothing: one session, one view, counted once, one heartbeat seq', async () => {
-    const sessionClientId = uuidV7(clock.now() - 5_000)
-    const viewClientId = uuidV7(clock.now() - 4_000)
+    const sessionClientId = uuidV7(clock.nowMs() - 5_000)
+    const viewClientId = uuidV7(clock.nowMs() - 4_000)
     const body = { ...sessionBody(), id: sessionClientId }
     const first = await postSession(app, body)
     const again = await postSession(app, body)
@@ -192,7 +192,7 @@ describe('PGlite: the maintenance task', () => {
       config: testConfig({ RATE_LIMIT_ENABLED: 'false' }),
       database,
       closeDatabase: false,
-      now: later.now,
+      now: later.nowMs,
       logger: false,
     })
     const sessionId = await createSession(laterApp)
@@ -202,7 +202,7 @@ describe('PGlite: the maintenance task', () => {
     expect(strays).toBeGreaterThanOrEqual(1)
 
     const report = await runMaintenance(database, {
-      now: new Date(clock.now()),
+      now: clock.now(),
       retentionDays: 0,
       partitionsAhead: 3,
     })

@@ -136,9 +136,14 @@ export function pageViewOwnersStatement(ids: string[], items: PageViewItem[]): S
  * which compare as text in time order): a statement's partition bounds.
  */
 function batchRange(times: string[]): { from: string; to: string } {
-  const from = times.reduce((min, t) => (t < min ? t : min), times[0]!)
-  const last = times.reduce((max, t) => (t > max ? t : max), times[0]!)
+  const [from, last] = earliestAndLatest(times)
   return { from, to: isoMicros(Date.parse(last) + 1) }
+}
+
+/** The earliest and latest of ISO times in one format (they sort as text in time order). */
+function earliestAndLatest(times: string[]): [string, string] {
+  const sorted = [...times].sort()
+  return [sorted[0]!, sorted[sorted.length - 1]!]
 }
 
 /** A leave with the `entered_at` range its pageview's row lies in. */
@@ -181,8 +186,8 @@ function leavesPartition(items: LeaveItem[]): string | undefined {
 }
 
 const leavesRange = (ranged: { from: string; to: string }[]) => ({
-  from: ranged.reduce((min, r) => (r.from < min ? r.from : min), ranged[0]!.from),
-  to: ranged.reduce((max, r) => (r.to > max ? r.to : max), ranged[0]!.to),
+  from: earliestAndLatest(ranged.map((r) => r.from))[0],
+  to: earliestAndLatest(ranged.map((r) => r.to))[1],
 })
 
 /** writeLeaves' statement on `table` (exported for the partition-pruning test's EXPLAIN). */
