@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
+import { monthPartitionName } from '../src/maintenance/partitions.js'
 import {
   type AnalyticsApp,
   bearer,
@@ -12,6 +13,7 @@ import {
   heartbeat,
   identify,
   leave,
+  pageViewRow,
   postPageView,
   postSession,
   recordPageView,
@@ -119,10 +121,14 @@ describe('a broken schema in a reachable database', () => {
     const sessionId = await createSession(h.app)
     const viewId = await recordPageView(h.app, sessionId)
     const before = await rowCounts(h)
-    await withTableRenamed('analytics_pageviews', async () => {
-      expectNotStored(await postPageView(h.app, { sessionId, path: '/x' }))
-      expectNotStored(await leave(h.app, viewId, { duration: 12 }))
-    })
+    // A leave names its month's partition directly: that one goes missing too.
+    const partition = monthPartitionName(new Date((await pageViewRow(h, viewId))!.enteredAt))
+    await withTableRenamed('analytics_pageviews', () =>
+      withTableRenamed(partition, async () => {
+        expectNotStored(await postPageView(h.app, { sessionId, path: '/x' }))
+        expectNotStored(await leave(h.app, viewId, { duration: 12 }))
+      }),
+    )
     // The pageview transaction rolled back as a whole: no half-counted view.
     expect(await rowCounts(h)).toEqual(before)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1, duration: 0 })
