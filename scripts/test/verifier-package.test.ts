@@ -6,15 +6,16 @@ import type { Readable } from 'node:stream'
 import {
   type BuiltServer,
   buildServices,
+  createTestDatabase,
   edKeyPair,
   freePort,
   privatePem,
   publicPem,
   WORKSPACE_ROOT as root,
   startBuiltServer,
-} from '@bio/shared/testing'
+  type TestDatabase,
+} from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 import { registerOverHttp } from './built-server.js'
 
 /**

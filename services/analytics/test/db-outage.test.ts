@@ -7,7 +7,7 @@ import {
   sampler,
   sleep,
   type TcpProxy,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

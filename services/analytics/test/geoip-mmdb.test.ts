@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openGeoLookup, rowsOf } from '@bio/shared'
+import { openGeoLookup, rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AnalyticsHarness, analyticsHarness, CHROME_UA, sessionBody } from './helper.js'

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
-import { type GeoLookup, rowsOf } from '@bio/shared'
-import { type AppHarness, appHarness, migratedTestDatabase, UUID_RE } from '@bio/shared/testing'
+import { type GeoLookup, rowsOf } from '@bio/service-kit'
+import { type AppHarness, appHarness, migratedTestDatabase, UUID_RE } from '@bio/service-kit/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/shared/testing'
+import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { buildAuthApp } from '../../auth/src/app.js'
 import { type AuthHarness, authHarness, registerUser } from '../../auth/test/helper.js'

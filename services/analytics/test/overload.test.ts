@@ -1,4 +1,4 @@
-import { lagUntilSampled, untilSampled } from '@bio/shared/testing'
+import { lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {

@@ -1,4 +1,4 @@
-import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/shared/testing'
+import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {

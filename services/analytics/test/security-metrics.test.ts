@@ -1,5 +1,5 @@
-import { loggerOptions } from '@bio/shared'
-import { apiSecurityHeaders, captureLogs } from '@bio/shared/testing'
+import { loggerOptions } from '@bio/service-kit'
+import { apiSecurityHeaders, captureLogs } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'

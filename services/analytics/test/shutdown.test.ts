@@ -1,4 +1,4 @@
-import { openDatabase } from '@bio/shared'
+import { openDatabase } from '@bio/service-kit'
 import { inArray } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'

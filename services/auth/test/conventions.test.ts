@@ -1,4 +1,4 @@
-import { UUID_RE } from '@bio/shared/testing'
+import { UUID_RE } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'

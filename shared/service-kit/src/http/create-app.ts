@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { AppError, CommonErrors, ErrorEnvelope, ok } from '@bio/contracts'
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -11,9 +12,6 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { HttpConfig } from '../config/common-env.js'
-import { AppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
-import { ErrorEnvelope, ok } from '../schemas/envelope.js'
 import { clientErrorHandler } from './client-errors.js'
 import { clientIp, proxyTrust } from './client-ip.js'
 import { correlationId, REQUEST_ID_HEADER } from './correlation-id.js'

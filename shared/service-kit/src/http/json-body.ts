@@ -1,6 +1,5 @@
+import { AppError, CommonErrors } from '@bio/contracts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
 
 /** PostgreSQL text cannot hold NUL, nor a lone UTF-16 surrogate (it is not valid UTF-8). */
 const unstorable = (s: string): boolean => s.includes('\u0000') || !s.isWellFormed()
