@@ -33,6 +33,10 @@ const SERVICES = {
   analytics: { port: 3002, load: loadAnalyticsConfig, schema: AnalyticsEnv },
 }
 type Service = keyof typeof SERVICES
+/** The workspace's own packages under shared/ (contracts, token verifier, service kit). */
+const SHARED_PACKAGES = (parse(read('pnpm-workspace.yaml')) as { packages: string[] }).packages.filter((p) =>
+  p.startsWith('shared/'),
+)
 
 /** `${VAR:?message}` must be given (a secret: use a placeholder), `${VAR:-default}` falls back. */
 function interpolate(value: string): string {
@@ -226,8 +230,7 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
         'package.json',
         'pnpm-lock.yaml',
         'pnpm-workspace.yaml',
-        'shared/package.json',
-        'shared/token-verifier/package.json',
+        ...SHARED_PACKAGES.map((pkg) => `${pkg}/package.json`),
         `services/${name}/package.json`,
       ]) {
         expect(before, `${stage.name}: ${file}`).toContain(file)
@@ -257,16 +260,19 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
     for (const entry of ['**/node_modules', '**/dist', '.data', '.git']) expect(ignored).toContain(entry)
   })
 
-  it("the runtime imports only the service's and shared's production dependencies", () => {
+  it("the runtime imports only the service's and the shared packages' production dependencies", () => {
     const prod = (pkg: string) =>
       new Set(
         Object.keys((JSON.parse(read(pkg)) as { dependencies?: Record<string, string> }).dependencies ?? {}),
       )
-    const serviceDeps = prod(`services/${name}/package.json`)
-    const sharedDeps = prod('shared/package.json')
-    const verifierDeps = prod('shared/token-verifier/package.json')
-    for (const dep of importsOf(`services/${name}/src`)) expect(serviceDeps, dep).toContain(dep)
-    for (const dep of importsOf('shared/src')) expect(sharedDeps, dep).toContain(dep)
-    for (const dep of importsOf('shared/token-verifier/src')) expect(verifierDeps, dep).toContain(dep)
+    for (const pkg of [`services/${name}`, ...SHARED_PACKAGES]) {
+      const deps = prod(`${pkg}/package.json`)
+      for (const dep of importsOf(`${pkg}/src`)) expect(deps, `${pkg}: ${dep}`).toContain(dep)
+    }
+  })
+
+  it('the runtime stage has the build output of every shared package', () => {
+    for (const pkg of SHARED_PACKAGES)
+      expect(final.lines, pkg).toContainEqual(expect.stringContaining(`/app/${pkg}/dist ${pkg}/dist`))
   })
 })

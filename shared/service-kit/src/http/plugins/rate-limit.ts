@@ -3,9 +3,9 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
-import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
-import { ConfigError } from '../config/load-env.js'
-import { clientNetwork } from './client-ip.js'
+import type { HttpConfig, RateLimitRule } from '../../config/common-env.js'
+import { ConfigError } from '../../config/load-env.js'
+import { clientNetwork } from '../client-ip.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,8 +1,8 @@
 import { AppError, CommonErrors, type ErrorDetail, errorBody, isAppError } from '@bio/contracts'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isUnavailable } from '../db/pg-errors.js'
-import { REQUEST_ID_HEADER } from './correlation-id.js'
+import { isUnavailable } from '../../db/pg-errors.js'
+import { REQUEST_ID_HEADER } from '../correlation-id.js'
 
 interface AjvIssue {
   keyword: string
