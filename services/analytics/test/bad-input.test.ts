@@ -249,10 +249,8 @@ describe('unknown routes and methods', () => {
     expect(String(del.headers.allow)).toMatch(/POST/)
   })
 
-  // Known bug in shared/src/http/create-app.ts (not ours to change): Fastify answers router-level
-  // errors (a path parameter over maxParamLength, a malformed %-escape) with its own body and no
-  // `x-request-id`, because createServiceApp sets no `frameworkErrors`. These flip to passing
-  // once it does; then drop `.fails`.
+  // Router-level errors (a path parameter over maxParamLength, a malformed %-escape) go through
+  // the service kit's `frameworkErrors` (shared/service-kit/src/http/server-options.ts).
   it('a path id over 200 characters → a 4xx error envelope', async () => {
     const res = await app.inject({ method: 'PATCH', url: `${A}/session/${'a'.repeat(201)}/heartbeat` })
     expectError(res, res.statusCode)

@@ -147,7 +147,7 @@ describe('JWKS: fetched at start, refetched for an unknown kid at most once per 
   })
 })
 
-describe('accessTokenPlugin in a Fastify app of its own (no @bio/shared)', () => {
+describe('accessTokenPlugin in a Fastify app of its own (no service kit)', () => {
   const apps: ReturnType<typeof Fastify>[] = []
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((a) => a.close()))
