@@ -16,13 +16,12 @@ import { createAnalyticsService } from './domain/analytics-service.js'
 import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipeline.js'
 import { monotonic, preciseNow } from './lib/clock.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
+import { ANALYTICS_PREFIX } from './routes/prefix.js'
 import { trackerRoutes } from './routes/tracker-routes.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string
 }
-
-export const ANALYTICS_PREFIX = '/api/v1/analytics'
 
 declare module 'fastify' {
   interface FastifyInstance {

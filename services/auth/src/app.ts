@@ -21,7 +21,7 @@ import { createOutboxSender } from './mail/outbox-sender.js'
 import { backgroundJobs } from './plugins/background-jobs.js'
 import { authRoutes } from './routes/auth-routes.js'
 import { jwksRoute } from './routes/jwks-route.js'
-import { AUTH_PREFIX } from './routes/refresh-cookie.js'
+import { AUTH_PREFIX } from './routes/prefix.js'
 import { type AccessTokenSigner, createAccessTokenSigner } from './tokens/access-token-signer.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

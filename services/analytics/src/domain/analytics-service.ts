@@ -39,10 +39,19 @@ function timeZoneOf(name: string | undefined): string | null {
 }
 
 /**
- * The ingest rules. Each verb answers the contract's silent results (`null` id, `{ ok: true }`)
- * for every policy rejection (bot, consent, token, unknown or foreign id); validation, auth and
- * rate limits speak up, and a write the database cannot commit now is a retryable 503 (from the
- * ingest pipeline). Rows get UUIDv7 ids: the client's when its time is recent, else a new one.
+ * The ingest verbs: what is decided per request before a write is queued. Each verb answers the
+ * contract's silent results (`null` id, `{ ok: true }`) for every policy rejection (bot, consent,
+ * token, unknown or foreign id); validation, auth and rate limits speak up, and a write the
+ * database cannot commit now is a retryable 503 (from the ingest pipeline).
+ *
+ * Where each ingest rule lives:
+ * - here: bot filter, consent gate, tracking token, time zone, device, GeoIP, referrer domain,
+ *   and the row id (lib/uuid-v7.ts `chooseRowId`: the client's UUIDv7 when its time is recent);
+ * - ingest/session-writers.ts (SQL): a retried session, the heartbeat's +30 s cap and `seq`
+ *   ordering, identify's last-wins binding;
+ * - ingest/pageview-writers.ts (SQL): the pageview count and bounce flag, the previous view's
+ *   duration back-fill (gaps of 0..3600 s), the leave ping's clamps and its replace-not-add;
+ * - ingest/writers.ts: idempotency on the primary key, and which copy of a retry answers.
  */
 export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDeps) {
   return {

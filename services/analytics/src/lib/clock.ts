@@ -3,8 +3,8 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
 
 /** ISO-8601 with microseconds (PostgreSQL keeps microseconds; `Date#toISOString` stops at milliseconds). */
 export function isoMicros(ms: number): string {
-  // Whole microseconds first, then integer arithmetic: `(ms - whole) * 1000` loses the last
-  // microsecond to floating point at today's epoch (2^-12 ms resolution), so ticks collided.
+  // Whole microseconds first, then integer arithmetic: `(ms - whole) * 1000` can lose the last
+  // microsecond to floating point at today's epoch, and two ticks would print the same.
   const us = Math.round(ms * 1000)
   const whole = Math.floor(us / 1000)
   const micros = us - whole * 1000

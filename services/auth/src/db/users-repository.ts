@@ -25,12 +25,9 @@ export function usersRepository(db: Db<AuthSchema>) {
       }
     },
 
+    /** `email` in its normal form (lib/identifiers.ts); `lower()` matches the unique index. */
     async findByEmail(email: string): Promise<UserRow | undefined> {
-      const [row] = await db
-        .select()
-        .from(users)
-        .where(sql`lower(${users.email}) = ${email.toLowerCase()}`)
-        .limit(1)
+      const [row] = await db.select().from(users).where(sql`lower(${users.email}) = ${email}`).limit(1)
       return row
     },
 

@@ -3,7 +3,6 @@ import { accountTokensRepository } from '../db/account-tokens-repository.js'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import { hashAccountToken } from './account-token.js'
 import { audit } from './audit.js'
 import type { AuthDeps, RequestContext } from './context.js'
@@ -43,9 +42,6 @@ export async function verifyEmail(deps: AuthDeps, token: string, ctx: RequestCon
  * the sender decides whether an existing, active, unverified account gets the mail.
  */
 export async function resendVerification(deps: AuthDeps, email: string): Promise<void> {
-  await mailOutboxRepository(deps.db).enqueue(
-    { kind: 'verify_email', requestedEmail: normalizeEmail(email) },
-    deps.now(),
-  )
+  await mailOutboxRepository(deps.db).enqueue({ kind: 'verify_email', requestedEmail: email }, deps.now())
   deps.wakeMailer()
 }

@@ -1,5 +1,4 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { normalizeEmail } from '../lib/email-policy.js'
 
 /**
  * The known-device token (OWASP's "device cookie"): `<device id>.<mac>`, where the mac is
@@ -14,8 +13,8 @@ import { normalizeEmail } from '../lib/email-policy.js'
 export const keyed = (secret: string, ...parts: string[]) =>
   createHmac('sha256', secret).update(parts.join('\n')).digest('hex')
 
-/** The throttle's key of an e-mail (normalized first). */
-export const emailKeyOf = (secret: string, email: string) => keyed(secret, 'email', normalizeEmail(email))
+/** The throttle's key of an e-mail (in its normal form, lib/identifiers.ts). */
+export const emailKeyOf = (secret: string, email: string) => keyed(secret, 'email', email)
 
 const ID = /^[A-Za-z0-9_-]{22}$/
 const mac = (secret: string, email: string, id: string) =>

@@ -2,7 +2,6 @@ import { AppError } from '@bio/contracts'
 import type { UserRow } from '../db/schema.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import type { LoginBody } from '../schemas/auth.js'
 import { audit } from './audit.js'
 import type { AuthDeps, RequestContext, SignedIn } from './context.js'
@@ -45,7 +44,7 @@ export function createLogin(deps: AuthDeps) {
 
   async function login(input: LoginBody, ctx: RequestContext): Promise<SignedIn> {
     const now = deps.now()
-    const email = normalizeEmail(input.email)
+    const { email } = input
     const secret = deps.config.loginThrottleSecret
     const keys = throttleKeys(secret, email, ctx.ip, ctx.deviceToken)
     const attempt = await throttle.takeAttempt(keys, now)

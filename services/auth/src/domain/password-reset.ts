@@ -4,7 +4,6 @@ import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
-import { normalizeEmail } from '../lib/email-policy.js'
 import { hashAccountToken } from './account-token.js'
 import { audit } from './audit.js'
 import type { AuthDeps, RequestContext } from './context.js'
@@ -19,11 +18,10 @@ const invalid = () => new AppError(AuthErrors.RESET_PASSWORD_INVALID_TOKEN)
  * decides off the request path: an existing active account gets a link, verified or not.
  */
 export async function forgotPassword(deps: AuthDeps, email: string, ctx: RequestContext): Promise<void> {
-  const normalized = normalizeEmail(email)
   const now = deps.now()
-  const user = await usersRepository(deps.db).findByEmail(normalized)
+  const user = await usersRepository(deps.db).findByEmail(email)
   await deps.db.transaction(async (tx) => {
-    await mailOutboxRepository(tx).enqueue({ kind: 'reset_password', requestedEmail: normalized }, now)
+    await mailOutboxRepository(tx).enqueue({ kind: 'reset_password', requestedEmail: email }, now)
     await audit(deps, tx, ctx, 'auth.password_reset.requested', user?.id ?? null)
   })
   deps.wakeMailer()

@@ -2,14 +2,14 @@ import { AppError } from '@bio/contracts'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { usersRepository } from '../db/users-repository.js'
 import { AuthErrors } from '../errors.js'
-import { isDisposableEmail, normalizeEmail } from '../lib/email-policy.js'
+import { isDisposableEmail } from '../lib/email-policy.js'
 import { resolveLocale } from '../lib/locale.js'
 import { looksReserved } from '../lib/username-fold.js'
 import type { RegisterBody } from '../schemas/auth.js'
 import { audit } from './audit.js'
 import type { AuthDeps, RequestContext, SignedIn } from './context.js'
 import { issueDeviceToken } from './known-device.js'
-import { newReferralCode } from './refresh-token.js'
+import { newReferralCode } from './referral-code.js'
 import { issueTokens } from './session-issuer.js'
 
 /**
@@ -27,7 +27,7 @@ export async function register(
 ): Promise<SignedIn & { userId: string }> {
   const { config } = deps
   if (!config.registrationEnabled) throw new AppError(AuthErrors.REGISTRATION_CLOSED)
-  const email = normalizeEmail(input.email)
+  const { email, username } = input
   if (isDisposableEmail(email)) {
     throw new AppError(AuthErrors.DISPOSABLE_EMAIL, {
       details: [{ field: 'email', message: 'disposable domain' }],
@@ -44,7 +44,6 @@ export async function register(
       details: [{ field: 'locale', message: `must be one of: ${config.locales.supported.join(', ')}` }],
     })
   }
-  const username = input.username?.toLowerCase()
   const passwordHash = await deps.hasher.hash(input.password)
   const now = deps.now()
 

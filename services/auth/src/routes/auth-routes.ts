@@ -3,6 +3,7 @@ import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthService } from '../domain/auth-service.js'
+import { normalizeEmail, normalizeUsername } from '../lib/identifiers.js'
 import {
   LoginBody,
   MeResult,
@@ -17,10 +18,7 @@ import { deviceCookie, refreshCookie } from './refresh-cookie.js'
 import { contextOf } from './request-context.js'
 import { sessionRoutes } from './session-routes.js'
 
-/**
- * Trims and lower-cases identifiers before validation, so ` Me@X.com ` is a valid e-mail; the
- * username is NFKC-normalised first, so full-width `ａｌｉｃｅ` is the plain `alice`.
- */
+/** Puts the body's e-mail and username into their normal form (lib/identifiers.ts) before validation. */
 async function normalizeIdentifiers(req: FastifyRequest): Promise<void> {
   const body = req.body as Record<string, unknown> | undefined | null
   if (body === undefined) {
@@ -28,8 +26,8 @@ async function normalizeIdentifiers(req: FastifyRequest): Promise<void> {
     return
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return
-  if (typeof body.email === 'string') body.email = body.email.trim().toLowerCase()
-  if (typeof body.username === 'string') body.username = body.username.normalize('NFKC').trim().toLowerCase()
+  if (typeof body.email === 'string') body.email = normalizeEmail(body.email)
+  if (typeof body.username === 'string') body.username = normalizeUsername(body.username)
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; config: AuthConfig }> = async (

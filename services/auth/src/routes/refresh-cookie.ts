@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { IssuedRefresh } from '../domain/context.js'
+import { AUTH_PREFIX } from './prefix.js'
 
 export const REFRESH_COOKIE = 'biore_refresh'
-export const AUTH_PREFIX = '/api/v1/auth'
 export const DEVICE_COOKIE = 'biore_device'
 /** The known-device cookie lives a year; it is renewed at every sign-in and refresh. */
 const DEVICE_COOKIE_MAX_AGE_S = 365 * 86_400

@@ -39,13 +39,17 @@ export async function openDatabase<S extends Record<string, unknown>>(
     const client = postgres(config.url, {
       max: config.poolMax,
       connect_timeout: config.connectTimeoutS,
-      // postgres.js delays a connection's next attempt after a failed one by a backoff that grows
-      // to 20 s by default; a query waits for it, so during and after an outage requests hung for
-      // up to 20 s. Connections are only opened for a query, so a short cap costs nothing.
+      // postgres.js delays a connection's next attempt after a failed one by a growing backoff and
+      // a query waits for it; capped short, requests recover as soon as the database is back.
+      // Connections are only opened for a query, so a short cap costs nothing.
       backoff: (retries: number) => Math.min(0.05 * retries, RECONNECT_BACKOFF_MAX_S),
       idle_timeout: 30,
       max_lifetime: 60 * 30,
       onnotice: () => {},
+      // By default every new connection first reads pg_catalog.pg_type (to parse array columns,
+      // which no query here returns) and leaves that query's failure unhandled: a statement
+      // timeout there ended the process. Off, a connection runs only our statements.
+      fetch_types: false,
       connection: { statement_timeout: config.statementTimeoutMs, application_name: 'bio-re' },
     })
     const db = drizzlePostgres(client, { schema })
@@ -114,8 +118,8 @@ const dialect = new PgDialect()
  * Runs a raw statement as a named prepared statement on PostgreSQL (postgres.js keeps one per
  * connection and query text), so a statement run over and over (the ingest batch writes) is
  * parsed and planned once per connection instead of every time; on PGlite it is a plain
- * `db.execute`. Returns the rows. Drizzle's `db.execute` never prepares raw SQL, and planning the
- * pageview batch statement took about 1 ms, as long as executing a 50-row batch of it.
+ * `db.execute`. Returns the rows. Drizzle's `db.execute` never prepares raw SQL, and planning a
+ * batch statement costs about as much as executing it.
  */
 export async function executePrepared<T>(db: Db<Record<string, unknown>>, query: SQL): Promise<T[]> {
   const client = (db as { $client?: unknown }).$client

@@ -1,0 +1,2 @@
+/** Where the analytics ingest API is mounted. */
+export const ANALYTICS_PREFIX = '/api/v1/analytics'
