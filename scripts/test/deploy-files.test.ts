@@ -144,12 +144,13 @@ function stagesOf(dockerfile: string): Stage[] {
   return stages
 }
 
-/** Bare package names imported by the non-test sources under `dir`. */
-function importsOf(dir: string): Set<string> {
+/** The packages the TypeScript files under `dir` import at run time (not below `exclude`). */
+function importsOf(dir: string, exclude?: string): Set<string> {
   const found = new Set<string>()
   const walk = (d: string) => {
     for (const entry of readdirSync(d)) {
       const path = join(d, entry)
+      if (exclude !== undefined && path === join(root, exclude)) continue
       if (statSync(path).isDirectory()) walk(path)
       else if (path.endsWith('.ts') && !path.endsWith('.d.ts')) {
         const source = readFileSync(path, 'utf8').replace(/^import type [^;]*?from '[^']+'/gms, '')
@@ -267,8 +268,12 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
       )
     for (const pkg of [`services/${name}`, ...SHARED_PACKAGES]) {
       const deps = prod(`${pkg}/package.json`)
-      for (const dep of importsOf(`${pkg}/src`)) expect(deps, `${pkg}: ${dep}`).toContain(dep)
+      for (const dep of importsOf(`${pkg}/src`, `${pkg}/src/testing`))
+        expect(deps, `${pkg}: ${dep}`).toContain(dep)
     }
+    // The test harnesses (@bio/service-kit/testing, imported by tests only) may use the test runner too.
+    const kitDeps = [...prod('shared/service-kit/package.json'), 'vitest']
+    for (const dep of importsOf('shared/service-kit/src/testing')) expect(kitDeps, dep).toContain(dep)
   })
 
   it('the runtime stage has the build output of every shared package', () => {

@@ -1,18 +1,15 @@
 import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { buildAuthApp } from '../../auth/src/app.js'
-import { type AuthHarness, authHarness } from '../../auth/test/helper.js'
+import { describe, expect, it } from 'vitest'
+import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectOk,
   identify,
   recordPageView,
   sessionRow,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -21,46 +18,20 @@ import {
  * the anonymous session to the new user (analytics verifies it locally).
  */
 
-let h: AnalyticsHarness
-let analytics: AnalyticsApp
-let authH: AuthHarness
-let auth: Awaited<ReturnType<typeof buildAuthApp>>
+const h = useAnalyticsHarness()
 
-beforeAll(async () => {
-  h = await analyticsHarness()
-  analytics = await h.build()
-  authH = await authHarness()
-  auth = await authH.build()
-})
-afterAll(async () => {
-  await authH?.close()
-  await h?.close()
-})
+const authH = useAuthHarness()
 
-async function register(): Promise<{ userId: string; accessToken: string }> {
-  const res = await auth.inject({
-    method: 'POST',
-    url: '/api/v1/auth/register',
-    payload: {
-      email: `flow.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
-      password: 'Correct-Horse1',
-      acceptedTerms: true,
-      acceptedPrivacy: true,
-    },
-  })
-  expect(res.statusCode, res.body).toBe(201)
-  const { data } = res.json() as { data: { userId: string; accessToken: string } }
-  return data
-}
+const register = () => registerUser(authH.app)
 
 describe('anonymous browsing → register on auth → identify on analytics', () => {
   it('attributes the session and all its pageviews to the registered user', async () => {
     // 1. Anonymous: a session and several pageviews, no token anywhere.
-    const sessionId = await createSession(analytics)
+    const sessionId = await createSession(h.app)
     const viewIds = [
-      await recordPageView(analytics, sessionId, { path: '/' }),
-      await recordPageView(analytics, sessionId, { path: '/pricing' }),
-      await recordPageView(analytics, sessionId, { path: '/signup' }),
+      await recordPageView(h.app, sessionId, { path: '/' }),
+      await recordPageView(h.app, sessionId, { path: '/pricing' }),
+      await recordPageView(h.app, sessionId, { path: '/signup' }),
     ]
     expect((await sessionRow(h, sessionId))!.userId).toBeNull()
 
@@ -72,7 +43,7 @@ describe('anonymous browsing → register on auth → identify on analytics', ()
     expect(user?.id).toBe(userId)
 
     // 3. Identify with the access token from registration.
-    expectOk(await identify(analytics, sessionId, `Bearer ${accessToken}`))
+    expectOk(await identify(h.app, sessionId, `Bearer ${accessToken}`))
 
     // 4. The session belongs to the user, and every pageview is attributable through it.
     expect(await sessionRow(h, sessionId)).toMatchObject({ userId, pageViews: 3, bounced: false })
@@ -90,24 +61,24 @@ describe('anonymous browsing → register on auth → identify on analytics', ()
   it('two registered users identify the same session: the last one wins', async () => {
     const first = await register()
     const second = await register()
-    const sessionId = await createSession(analytics)
-    expectOk(await identify(analytics, sessionId, `Bearer ${first.accessToken}`))
+    const sessionId = await createSession(h.app)
+    expectOk(await identify(h.app, sessionId, `Bearer ${first.accessToken}`))
     expect((await sessionRow(h, sessionId))!.userId).toBe(first.userId)
-    expectOk(await identify(analytics, sessionId, `Bearer ${second.accessToken}`))
+    expectOk(await identify(h.app, sessionId, `Bearer ${second.accessToken}`))
     expect((await sessionRow(h, sessionId))!.userId).toBe(second.userId)
   })
 
   it('the auth service and analytics agree on who the token names (GET /me)', async () => {
     const { userId, accessToken } = await register()
-    const me = await auth.inject({
+    const me = await authH.app.inject({
       method: 'GET',
       url: '/api/v1/auth/me',
       headers: { authorization: `Bearer ${accessToken}` },
     })
     expect(me.statusCode, me.body).toBe(200)
     expect(me.json().data.id).toBe(userId)
-    const sessionId = await createSession(analytics)
-    expectOk(await identify(analytics, sessionId, `Bearer ${accessToken}`))
+    const sessionId = await createSession(h.app)
+    expectOk(await identify(h.app, sessionId, `Bearer ${accessToken}`))
     expect((await sessionRow(h, sessionId))!.userId).toBe(userId)
   })
 
@@ -125,9 +96,9 @@ describe('anonymous browsing → register on auth → identify on analytics', ()
         },
       })
       expect(res.statusCode, res.body).toBe(201)
-      const sessionId = await createSession(analytics)
+      const sessionId = await createSession(h.app)
       expectError(
-        await identify(analytics, sessionId, `Bearer ${res.json().data.accessToken}`),
+        await identify(h.app, sessionId, `Bearer ${res.json().data.accessToken}`),
         401,
         'AUTH_UNAUTHORIZED',
       )

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import {
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   createSession,
   expectError,
@@ -23,6 +21,7 @@ import {
   testClock,
   testConfig,
   UNKNOWN_ID,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -86,16 +85,7 @@ describe('database unreachable (connection refused)', () => {
 })
 
 describe('a broken schema in a reachable database', () => {
-  let h: AnalyticsHarness
-  let app: AnalyticsApp
-
-  beforeAll(async () => {
-    h = await analyticsHarness()
-    app = await h.build()
-  })
-  afterAll(async () => {
-    await h?.close()
-  })
+  const h = useAnalyticsHarness()
 
   /** Renames a table for the duration of `body`, then puts it back. */
   async function withTableRenamed(table: string, body: () => Promise<void>) {
@@ -109,7 +99,7 @@ describe('a broken schema in a reachable database', () => {
 
   it('sessions table missing: every write → 503; works again after', async () => {
     const clock = testClock(Date.now() - 60_000)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     clock.advance(30_000)
     await withTableRenamed('analytics_sessions', async () => {
@@ -126,17 +116,17 @@ describe('a broken schema in a reachable database', () => {
   })
 
   it('pageviews table missing: POST /pageview and leave → 503; the session is not counted', async () => {
-    const sessionId = await createSession(app)
-    const viewId = await recordPageView(app, sessionId)
+    const sessionId = await createSession(h.app)
+    const viewId = await recordPageView(h.app, sessionId)
     const before = await rowCounts(h)
     await withTableRenamed('analytics_pageviews', async () => {
-      expectNotStored(await postPageView(app, { sessionId, path: '/x' }))
-      expectNotStored(await leave(app, viewId, { duration: 12 }))
+      expectNotStored(await postPageView(h.app, { sessionId, path: '/x' }))
+      expectNotStored(await leave(h.app, viewId, { duration: 12 }))
     })
     // The pageview transaction rolled back as a whole: no half-counted view.
     expect(await rowCounts(h)).toEqual(before)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1, duration: 0 })
-    await recordPageView(app, sessionId)
+    await recordPageView(h.app, sessionId)
     expect((await sessionRow(h, sessionId))!.pageViews).toBe(2)
   })
 })

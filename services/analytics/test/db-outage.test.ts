@@ -1,23 +1,13 @@
 import { once } from 'node:events'
-import {
-  lockTable,
-  outageEnv,
-  proxyDatabase,
-  type Sample,
-  sampler,
-  sleep,
-  type TcpProxy,
-} from '@bio/service-kit/testing'
+import { lockTable, outageEnv, type Sample, sampler, sleep, useProxiedApps } from '@bio/service-kit/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { schema } from '../src/db/schema.js'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   CHROME_UA,
   expectError,
@@ -25,6 +15,7 @@ import {
   sessionBody,
   testConfig,
   UUID_RE,
+  useAnalyticsHarness,
   waitFor,
 } from './helper.js'
 
@@ -42,31 +33,17 @@ const STATEMENT_TIMEOUT_MS = 300
 /** The batcher's one retry of a transient failure waits this long (batcher default). */
 const RETRY_DELAY_MS = 200
 
-let h: AnalyticsHarness
-let proxy: TcpProxy
-let app: AnalyticsApp
+const h = useAnalyticsHarness({ app: false })
 
-async function proxiedApp(env: Record<string, string> = {}) {
-  const config = testConfig(
-    outageEnv(
-      { connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS },
-      { INGEST_PROBE_INTERVAL_MS: '100', ...env },
-    ),
-    proxy.url(h.testDb.url),
-  )
-  return buildAnalyticsApp({ config, logger: false })
-}
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-  proxy = await proxyDatabase(h.testDb.url)
-  app = await proxiedApp()
-})
-afterAll(async () => {
-  await app?.close()
-  await proxy?.close()
-  await h?.close()
-})
+/** Apps whose own pool reaches the test database through the proxy. */
+const outage = useProxiedApps(
+  () => h.testDb.url,
+  (url, env) => {
+    const timeouts = { connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS }
+    const config = testConfig(outageEnv(timeouts, { INGEST_PROBE_INTERVAL_MS: '100', ...env }), url)
+    return buildAnalyticsApp({ config, logger: false })
+  },
+)
 
 const USER = '0c0c0c0c-0000-4000-8000-000000000001'
 
@@ -182,12 +159,12 @@ async function newSession(target: AnalyticsApp): Promise<string> {
 
 describe('database outage: PostgreSQL stops (connections refused, open ones reset)', () => {
   it('answers 503 with Retry-After while down, recovers on its own, loses no acknowledged id', async () => {
-    const seed = await newSession(app)
-    const traffic = runTraffic(app, seed)
+    const seed = await newSession(outage.app)
+    const traffic = runTraffic(outage.app, seed)
     await waitFor(() => traffic.viewIds.size >= 3)
 
-    const opened = once(app.ingest.breaker, 'open')
-    await proxy.stop()
+    const opened = once(outage.app.ingest.breaker, 'open')
+    await outage.proxy.stop()
     await opened
     const openedAt = traffic.samples.length
     // Every kind of write made while the database is down is answered 503 (waits for one of each).
@@ -200,13 +177,13 @@ describe('database outage: PostgreSQL stops (connections refused, open ones rese
           .map((s) => s.op),
       )
     await waitFor(() => OPS.every((op) => refusedOps().has(op)), 15_000)
-    const ready = await app.inject({ method: 'GET', url: '/readyz' })
+    const ready = await outage.app.inject({ method: 'GET', url: '/readyz' })
     expectError(ready, 503, 'SERVICE_UNAVAILABLE')
     expect(ready.headers['retry-after']).toBeDefined()
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+    expect((await outage.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
 
-    const closed = once(app.ingest.breaker, 'close')
-    await proxy.start()
+    const closed = once(outage.app.ingest.breaker, 'close')
+    await outage.proxy.start()
     await closed
     const recoveredAt = traffic.samples.length
     const fresh = () => traffic.samples.slice(recoveredAt).filter((s) => idOf(s.res) !== null)
@@ -226,9 +203,9 @@ describe('database outage: PostgreSQL stops (connections refused, open ones rese
 
 describe('database unreachable: connections hang (a black hole)', () => {
   it('the first write waits out the connect timeout and its retry; later ones are answered 503 at once', async () => {
-    const fresh = await proxiedApp({ INGEST_PROBE_INTERVAL_MS: '60000' })
+    const fresh = await outage.build({ INGEST_PROBE_INTERVAL_MS: '60000' })
     try {
-      await proxy.blackhole()
+      await outage.proxy.blackhole()
       const started = Date.now()
       const [ready, session] = await Promise.all([
         fresh.inject({ method: 'GET', url: '/readyz' }),
@@ -250,7 +227,7 @@ describe('database unreachable: connections hang (a black hole)', () => {
       for (const res of answers) expectNotStored(res)
       expect(batches()).toBe(before)
     } finally {
-      await proxy.start()
+      await outage.proxy.start()
     }
     await fresh.close()
   })
@@ -261,7 +238,7 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
     const lock = await lockTable(h.testDb.url, 'analytics_sessions')
     try {
       const started = Date.now()
-      const res = await postSession(app)
+      const res = await postSession(outage.app)
       expectNotStored(res)
       // Two attempts, each cut by the statement timeout, and the retry delay between them.
       expect(Date.now() - started).toBeGreaterThanOrEqual(2 * STATEMENT_TIMEOUT_MS + RETRY_DELAY_MS - 50)
@@ -269,16 +246,16 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
       await lock.release()
     }
     // The probe (select 1) answered all along, so the breaker closes by itself.
-    if (app.ingest.breaker.isOpen) await once(app.ingest.breaker, 'close')
-    await newSession(app)
+    if (outage.app.ingest.breaker.isOpen) await once(outage.app.ingest.breaker, 'close')
+    await newSession(outage.app)
   })
 })
 
 describe('shutdown during an outage', () => {
   it('app.close() answers every queued write 503 and finishes without waiting for the database', async () => {
-    const closing = await proxiedApp({ INGEST_MAX_WAIT_MS: '1000' })
+    const closing = await outage.build({ INGEST_MAX_WAIT_MS: '1000' })
     await newSession(closing)
-    await proxy.stop()
+    await outage.proxy.stop()
     try {
       const requests = Array.from({ length: 10 }, () => postSession(closing))
       const queued = () => Object.values(closing.ingest.stats()).reduce((n, s) => n + s.queued, 0)
@@ -289,7 +266,7 @@ describe('shutdown during an outage', () => {
       // One attempt per lane at most: the first refusal opened the breaker, which answered the rest.
       expect(closing.ingest.stats().sessions!.batches - batchesBefore).toBeLessThanOrEqual(2)
     } finally {
-      await proxy.start()
+      await outage.proxy.start()
     }
   })
 })

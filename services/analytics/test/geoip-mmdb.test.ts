@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openGeoLookup, rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AnalyticsHarness, analyticsHarness, CHROME_UA, sessionBody } from './helper.js'
+import { describe, expect, it } from 'vitest'
+import { CHROME_UA, sessionBody, useAnalyticsHarness } from './helper.js'
 import { writeMmdb } from './mmdb-writer.js'
 
 const file = join(mkdtempSync(join(tmpdir(), 'geoip-')), 'city.mmdb')
@@ -25,11 +25,7 @@ describe('GeoIP from a MaxMind-format database file', () => {
   })
 
   describe('through the service (GEOIP_DB_PATH)', () => {
-    let h: AnalyticsHarness
-    beforeAll(async () => {
-      h = await analyticsHarness()
-    })
-    afterAll(() => h.close())
+    const h = useAnalyticsHarness({ app: false })
 
     it('stores the country and city of the trusted client IP, never the IP', async () => {
       const app = await h.build({ env: { GEOIP_DB_PATH: file, TRUST_PROXY: 'true' } })

@@ -1,11 +1,9 @@
 import { SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAccessTokenSigner } from '../../auth/src/tokens/access-token-signer.js'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   createSession,
   expectError,
@@ -18,18 +16,10 @@ import {
   testClock,
   testConfig,
   UNKNOWN_ID,
+  useAnalyticsHarness,
 } from './helper.js'
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness()
 
 const USER_A = '1a2b3c4d-0000-4000-8000-00000000000a'
 const USER_B = '1a2b3c4d-0000-4000-8000-00000000000b'
@@ -38,7 +28,7 @@ const SID = '5e551011-0000-4000-8000-000000000001'
 /** An app on a clock the test moves: a heartbeat adds the time since the session's last activity. */
 async function clockedApp() {
   const clock = testClock(Date.now() - 3_600_000)
-  return { clock, app: await h.build({ now: clock.now }) }
+  return { clock, app: await h.build({ now: clock.nowMs }) }
 }
 const beat = (target: AnalyticsApp, id: string, seq?: number) =>
   target.inject({
@@ -115,8 +105,8 @@ describe('PATCH /session/:id/heartbeat', () => {
     ['a seq above 2^31-1', { seq: 2 ** 31 }],
     ['an unknown field', { duration: 9999 }],
   ])('refuses %s with 400 and adds nothing', async (_name, payload) => {
-    const id = await createSession(app)
-    const res = await app.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat`, payload })
+    const id = await createSession(h.app)
+    const res = await h.app.inject({ method: 'PATCH', url: `${A}/session/${id}/heartbeat`, payload })
     expectError(res, 400, 'VALIDATION_FAILED')
     expect((await sessionRow(h, id))!.duration).toBe(0)
   })
@@ -139,8 +129,8 @@ describe('PATCH /session/:id/heartbeat', () => {
     ['an SQL-looking id', "x' or '1'='1"],
     ['a 200-character id', 'a'.repeat(200)],
   ])('answers { ok: true } for %s and changes nothing', async (_name, id) => {
-    const other = await createSession(app)
-    expectOk(await heartbeat(app, encodeURIComponent(id)))
+    const other = await createSession(h.app)
+    expectOk(await heartbeat(h.app, encodeURIComponent(id)))
     expect((await sessionRow(h, other))!.duration).toBe(0)
   })
 
@@ -166,23 +156,23 @@ describe('PATCH /session/:id/heartbeat', () => {
 
 describe('PATCH /session/:id/identify', () => {
   it('sets user_id from the token sub; idempotent', async () => {
-    const id = await createSession(app)
-    expectOk(await identify(app, id, bearer(USER_A)))
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, bearer(USER_A)))
     expect((await sessionRow(h, id))!.userId).toBe(USER_A)
-    expectOk(await identify(app, id, bearer(USER_A)))
+    expectOk(await identify(h.app, id, bearer(USER_A)))
     expect((await sessionRow(h, id))!.userId).toBe(USER_A)
   })
 
   it('a second user overwrites (last writer wins)', async () => {
-    const id = await createSession(app)
-    expectOk(await identify(app, id, bearer(USER_A)))
-    expectOk(await identify(app, id, bearer(USER_B)))
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, bearer(USER_A)))
+    expectOk(await identify(h.app, id, bearer(USER_B)))
     expect((await sessionRow(h, id))!.userId).toBe(USER_B)
   })
 
   it('takes the user only from the token, never from a body', async () => {
-    const id = await createSession(app)
-    const res = await app.inject({
+    const id = await createSession(h.app)
+    const res = await h.app.inject({
       method: 'PATCH',
       url: `${A}/session/${id}/identify`,
       headers: { authorization: bearer(USER_A) },
@@ -193,8 +183,8 @@ describe('PATCH /session/:id/identify', () => {
   })
 
   it('accepts an empty application/json body', async () => {
-    const id = await createSession(app)
-    const res = await app.inject({
+    const id = await createSession(h.app)
+    const res = await h.app.inject({
       method: 'PATCH',
       url: `${A}/session/${id}/identify`,
       headers: { authorization: bearer(USER_A), 'content-type': 'application/json' },
@@ -204,9 +194,9 @@ describe('PATCH /session/:id/identify', () => {
   })
 
   it('changes nothing else on the session', async () => {
-    const id = await createSession(app)
+    const id = await createSession(h.app)
     const before = (await sessionRow(h, id))!
-    expectOk(await identify(app, id, bearer(USER_A)))
+    expectOk(await identify(h.app, id, bearer(USER_A)))
     expect(await sessionRow(h, id)).toEqual({ ...before, userId: USER_A })
   })
 
@@ -215,8 +205,8 @@ describe('PATCH /session/:id/identify', () => {
     ['a malformed id', 'not-a-uuid'],
     ['an SQL-looking id', "x'; update analytics_sessions set user_id = null; --"],
   ])('answers { ok: true } for %s and binds nothing', async (_name, id) => {
-    const other = await createSession(app)
-    expectOk(await identify(app, encodeURIComponent(id), bearer(USER_A)))
+    const other = await createSession(h.app)
+    expectOk(await identify(h.app, encodeURIComponent(id), bearer(USER_A)))
     expect((await sessionRow(h, other))!.userId).toBeNull()
   })
 })
@@ -249,8 +239,8 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
   }
 
   it('(control) a jose-crafted token with the shared key and the right claims is accepted', async () => {
-    const id = await createSession(app)
-    expectOk(await identify(app, id, `Bearer ${await craft()}`))
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, `Bearer ${await craft()}`))
     expect((await sessionRow(h, id))!.userId).toBe(USER_A)
   })
 
@@ -303,16 +293,16 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
   ]
 
   it.each(cases)('%s → 401 AUTH_UNAUTHORIZED envelope, nothing bound', async (_name, header) => {
-    const id = await createSession(app)
-    const res = await identify(app, id, await header())
+    const id = await createSession(h.app)
+    const res = await identify(h.app, id, await header())
     expectError(res, 401, 'AUTH_UNAUTHORIZED')
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/)
     expect((await sessionRow(h, id))!.userId).toBeNull()
   })
 
   it('answers 401 for an unknown or malformed id too (auth runs first)', async () => {
-    expectError(await identify(app, UNKNOWN_ID), 401, 'AUTH_UNAUTHORIZED')
-    expectError(await identify(app, 'nope', 'Bearer garbage'), 401, 'AUTH_UNAUTHORIZED')
+    expectError(await identify(h.app, UNKNOWN_ID), 401, 'AUTH_UNAUTHORIZED')
+    expectError(await identify(h.app, 'nope', 'Bearer garbage'), 401, 'AUTH_UNAUTHORIZED')
   })
 
   it('tells an expired token apart by its i18nKey', async () => {
@@ -321,7 +311,7 @@ describe('PATCH /session/:id/identify: 401 for anything but a valid access token
       () => Date.now() - 3_600_000,
     )
     const res = await identify(
-      app,
+      h.app,
       UNKNOWN_ID,
       `Bearer ${sign({ userId: USER_A, sessionId: SID }).accessToken}`,
     )

@@ -1,6 +1,14 @@
 import { createHmac } from 'node:crypto'
 import { type GeoLookup, rowsOf } from '@bio/service-kit'
-import { type AppHarness, appHarness, migratedTestDatabase, UUID_RE } from '@bio/service-kit/testing'
+import {
+  type AppHarness,
+  expectError,
+  type HarnessHandle,
+  serviceHarness,
+  type UseHarnessOptions,
+  UUID_RE,
+  useHarness,
+} from '@bio/service-kit/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -51,16 +59,13 @@ export type AnalyticsHarness = AppHarness<
 >
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
-export async function analyticsHarness(): Promise<AnalyticsHarness> {
-  const migrated = await migratedTestDatabase(
-    'analytics',
-    (url) => testConfig({}, url).db,
+export function analyticsHarness(): Promise<AnalyticsHarness> {
+  return serviceHarness({
+    prefix: 'analytics',
+    databaseConfig: (url) => testConfig({}, url).db,
     schema,
-    MIGRATIONS_FOLDER,
-  )
-  return appHarness(
-    migrated,
-    (options: NonNullable<Parameters<AnalyticsHarness['build']>[0]>) =>
+    migrationsFolder: MIGRATIONS_FOLDER,
+    build: (options: AnalyticsBuildOptions, migrated) =>
       buildAnalyticsApp({
         config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
         database: migrated.database,
@@ -69,9 +74,20 @@ export async function analyticsHarness(): Promise<AnalyticsHarness> {
         jwks: options.jwks,
         logger: false,
       }),
-    {},
-  )
+    defaults: {},
+  })
 }
+
+export type AnalyticsBuildOptions = NonNullable<Parameters<AnalyticsHarness['build']>[0]>
+export type AnalyticsHarnessHandle = HarnessHandle<AnalyticsSchema, AnalyticsBuildOptions, AnalyticsApp>
+
+/**
+ * This file's harness: registers the beforeAll/afterAll that make and drop its database, builds
+ * the default app (`options.app`, or none with `app: false`) and returns the handle tests read.
+ */
+export const useAnalyticsHarness = (
+  options?: UseHarnessOptions<AnalyticsBuildOptions>,
+): AnalyticsHarnessHandle => useHarness(analyticsHarness, options)
 
 /** A consenting session body. */
 export const sessionBody = (overrides: Record<string, unknown> = {}) => ({
@@ -84,46 +100,13 @@ export const sessionBody = (overrides: Record<string, unknown> = {}) => ({
 // Shared helpers for the route tests.
 
 export const A = '/api/v1/analytics'
-export { UUID_RE }
+export { type ErrorBodyShape, expectError, testClock, UUID_RE } from '@bio/service-kit/testing'
 /** A well-formed UUID no row will ever have. */
 export const UNKNOWN_ID = '7f0c0e8e-5d6b-4c1a-9f3e-000000000000'
 
 export type AnalyticsApp = Awaited<ReturnType<AnalyticsHarness['build']>>
 export type SessionRecord = typeof schema.analyticsSessions.$inferSelect
 export type PageViewRecord = typeof schema.analyticsPageViews.$inferSelect
-
-export interface ErrorBodyShape {
-  code: string
-  message: string
-  i18nKey: string
-  correlationId: string
-  i18nVars?: Record<string, string | number>
-  details?: { field?: string; message: string; rule?: string }[]
-}
-
-/**
- * Asserts the error envelope: the status, JSON, `success: false` and exactly
- * `{ code, message, i18nKey, correlationId }` (plus optional i18nVars/details), with the
- * correlationId equal to the `x-request-id` response header.
- */
-export function expectError(res: LightMyRequestResponse, status: number, code?: string): ErrorBodyShape {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json() as { success: unknown; error: ErrorBodyShape }
-  expect(Object.keys(body).sort()).toEqual(['error', 'success'])
-  expect(body.success).toBe(false)
-  const { error } = body
-  for (const key of Object.keys(error)) {
-    expect(['code', 'message', 'i18nKey', 'correlationId', 'i18nVars', 'details']).toContain(key)
-  }
-  expect(error.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
-  expect(typeof error.message).toBe('string')
-  expect(error.message.length).toBeGreaterThan(0)
-  expect(error.i18nKey).toMatch(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/)
-  expect(error.correlationId).toBe(res.headers['x-request-id'])
-  if (code !== undefined) expect(error.code).toBe(code)
-  return error
-}
 
 /** Asserts 503 SERVICE_UNAVAILABLE in the envelope with a Retry-After the client can honour: not stored, retry. */
 export function expectNotStored(res: LightMyRequestResponse): void {
@@ -250,20 +233,6 @@ export async function dumpDatabase(h: AnalyticsHarness): Promise<string> {
 /** The stored form of a visitor id, computed independently of the service: HMAC-SHA256, hex. */
 export const expectedVisitorHash = (visitorId: string) =>
   createHmac('sha256', VISITOR_SECRET).update(visitorId).digest('hex')
-
-/** A clock the app reads on every call; tests move it. Epoch milliseconds. */
-export function testClock(startMs = Date.now()) {
-  let current = startMs
-  return {
-    now: () => current,
-    set: (ms: number) => {
-      current = ms
-    },
-    advance: (ms: number) => {
-      current += ms
-    },
-  }
-}
 
 /** A GeoLookup that records every IP it is asked about. */
 export function recordingGeo(answer: { country: string | null; city: string | null }) {

@@ -1,8 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   dumpDatabase,
   expectError,
@@ -11,6 +8,7 @@ import {
   rowCounts,
   sessionBody,
   sessionRow,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -19,16 +17,7 @@ import {
  * and nothing of it is stored.
  */
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness()
 
 const MARK = 'hostile-7c1e'
 
@@ -58,11 +47,11 @@ describe('session fields', () => {
     ['browser', `Chrome\u0085${MARK}`],
     ['visitorId', `v\t${MARK}`],
   ])('%s = %j → 400, nothing stored', async (field, value) => {
-    await expectRefused(() => postSession(app, sessionBody({ [field]: value })), field)
+    await expectRefused(() => postSession(h.app, sessionBody({ [field]: value })), field)
   })
 
   it('a real time zone is stored in its canonical spelling; http(s) URLs and paths pass', async () => {
-    const id = await createSession(app, {
+    const id = await createSession(h.app, {
       timezone: 'europe/paris',
       referrer: 'HTTPS://news.example.org/a?b=1',
       landingPage: '/links?utm_source=x',
@@ -86,7 +75,7 @@ describe('pageview fields', () => {
     ['referrer', `javascript:${MARK}`],
     ['title', `Home\u001b[31m${MARK}`],
   ])('%s = %j → 400, nothing stored', async (field, value) => {
-    const sessionId = await createSession(app)
-    await expectRefused(() => postPageView(app, { sessionId, path: '/', [field]: value }), field)
+    const sessionId = await createSession(h.app)
+    await expectRefused(() => postPageView(h.app, { sessionId, path: '/', [field]: value }), field)
   })
 })

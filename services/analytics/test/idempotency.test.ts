@@ -1,10 +1,8 @@
 import { twoReadyInstances } from '@bio/service-kit/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { isUuidV7, uuidV7, uuidV7Time } from '../src/lib/uuid-v7.js'
 import {
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   pageViewRow,
   pageViewsOf,
@@ -15,6 +13,7 @@ import {
   sessionBody,
   sessionRow,
   testClock,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -23,18 +22,13 @@ import {
  * really inserted. Holds within one batch, across batches and across two instances at once.
  */
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
 let twins: [AnalyticsApp, AnalyticsApp]
 const HOUR = 3_600_000
 
+const h = useAnalyticsHarness()
+
 beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
   twins = await twoReadyInstances(() => h.build())
-})
-afterAll(async () => {
-  await h?.close()
 })
 
 const idOf = (res: Awaited<ReturnType<typeof postSession>>) =>
@@ -43,9 +37,9 @@ const idOf = (res: Awaited<ReturnType<typeof postSession>>) =>
 describe('client-chosen ids', () => {
   it('a recent UUIDv7 is the row id, and its time is the session start and the view time', async () => {
     const sessionId = uuidV7(Date.now() - 5 * 60_000)
-    expect(idOf(await postSession(app, sessionBody({ id: sessionId })))).toBe(sessionId)
+    expect(idOf(await postSession(h.app, sessionBody({ id: sessionId })))).toBe(sessionId)
     const viewId = uuidV7(Date.now() - 4 * 60_000)
-    expect(idOf(await postPageView(app, { id: viewId, sessionId, path: '/late' }))).toBe(viewId)
+    expect(idOf(await postPageView(h.app, { id: viewId, sessionId, path: '/late' }))).toBe(viewId)
     expect((await sessionRow(h, sessionId))!.startedAt.getTime()).toBe(uuidV7Time(sessionId))
     expect((await pageViewRow(h, viewId))!.enteredAt.getTime()).toBe(uuidV7Time(viewId))
   })
@@ -58,18 +52,18 @@ describe('client-chosen ids', () => {
   ])('%s is replaced by a server-made UUIDv7 (not an error)', async (_name, make) => {
     const clientId = make()
     const before = Date.now()
-    const sessionId = idOf(await postSession(app, sessionBody({ id: clientId })))
+    const sessionId = idOf(await postSession(h.app, sessionBody({ id: clientId })))
     expect(sessionId).not.toBe(clientId)
     expect(isUuidV7(sessionId!)).toBe(true)
     expect(uuidV7Time(sessionId!)).toBeGreaterThanOrEqual(before - 1)
-    const viewId = idOf(await postPageView(app, { id: clientId, sessionId, path: '/' }))
+    const viewId = idOf(await postPageView(h.app, { id: clientId, sessionId, path: '/' }))
     expect(viewId).not.toBe(clientId)
     expect(isUuidV7(viewId!)).toBe(true)
   })
 
   it('server-made ids are UUIDv7 carrying the time the server took', async () => {
     const clock = testClock(Date.parse('2026-03-04T05:06:07.089Z'))
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     expect(isUuidV7(sessionId)).toBe(true)
     expect(uuidV7Time(sessionId)).toBe(Date.parse('2026-03-04T05:06:07.089Z'))
@@ -79,16 +73,16 @@ describe('client-chosen ids', () => {
 describe('retries change nothing', () => {
   it('a session sent again answers the same id and stays one row; another visitor gets null', async () => {
     const body = sessionBody({ id: uuidV7(Date.now()) })
-    const first = idOf(await postSession(app, body))
-    expect(idOf(await postSession(app, body))).toBe(first)
+    const first = idOf(await postSession(h.app, body))
+    expect(idOf(await postSession(h.app, body))).toBe(first)
     const before = await sessionRow(h, first!)
     // The same id with another visitor: no takeover, nothing changed.
-    expect(idOf(await postSession(app, { ...body, visitorId: 'someone-else', utmSource: 'x' }))).toBeNull()
+    expect(idOf(await postSession(h.app, { ...body, visitorId: 'someone-else', utmSource: 'x' }))).toBeNull()
     expect(await sessionRow(h, first!)).toEqual(before)
   })
 
   it('20 concurrent copies of one pageview across two instances: one row, page_views counted once', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const viewId = uuidV7(Date.now())
     const view = { id: viewId, sessionId, path: '/storm' }
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => postPageView(twins[i % 2]!, view)))
@@ -108,13 +102,13 @@ describe('retries change nothing', () => {
 
   it('copies in one batch and in later batches: the back-fill and the bounce flag are applied once', async () => {
     const t0 = Date.now() - 60_000
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const a = { id: uuidV7(t0), sessionId, path: '/a' }
     const b = { id: uuidV7(t0 + 12_000), sessionId, path: '/b' }
     // a twice in one batch, then b with a copy of a, then b again alone.
-    await Promise.all([postPageView(app, a), postPageView(app, a)])
-    await Promise.all([postPageView(app, b), postPageView(app, a)])
-    expect(idOf(await postPageView(app, b))).toBe(b.id)
+    await Promise.all([postPageView(h.app, a), postPageView(h.app, a)])
+    await Promise.all([postPageView(h.app, b), postPageView(h.app, a)])
+    expect(idOf(await postPageView(h.app, b))).toBe(b.id)
     const rows = await pageViewsOf(h, sessionId)
     expect(rows.map((r) => [r.id, r.duration])).toEqual([
       [a.id, 12],
@@ -124,11 +118,11 @@ describe('retries change nothing', () => {
   })
 
   it("a pageview id that belongs to another session's view is a silent null; nothing changes", async () => {
-    const mine = await createSession(app)
-    const theirs = await createSession(app)
-    const viewId = await recordPageView(app, theirs)
+    const mine = await createSession(h.app)
+    const theirs = await createSession(h.app)
+    const viewId = await recordPageView(h.app, theirs)
     const before = await pageViewRow(h, viewId)
-    expect(idOf(await postPageView(app, { id: viewId, sessionId: mine, path: '/takeover' }))).toBeNull()
+    expect(idOf(await postPageView(h.app, { id: viewId, sessionId: mine, path: '/takeover' }))).toBeNull()
     expect(await pageViewRow(h, viewId)).toEqual(before)
     expect(await sessionRow(h, mine)).toMatchObject({ pageViews: 0 })
   })

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/service-kit/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { buildAuthApp } from '../../auth/src/app.js'
-import { type AuthHarness, authHarness, registerUser } from '../../auth/test/helper.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectOk,
@@ -14,6 +10,7 @@ import {
   sessionRow,
   TEST_SECRET,
   testClock,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -22,46 +19,42 @@ import {
  * auth (and can be switched off) under an injected clock.
  */
 
-let authH: AuthHarness
-let auth: Awaited<ReturnType<typeof buildAuthApp>>
-let h: AnalyticsHarness
-let analytics: AnalyticsApp
 const clock = testClock(1_000_000)
 const jwks = { fetches: 0, authUp: true }
 
 const fetchViaAuth = (async () => {
   jwks.fetches += 1
   if (!jwks.authUp) throw new Error('connect ECONNREFUSED')
-  const res = await auth.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  const res = await authH.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   return new Response(res.body, { status: res.statusCode, headers: { 'content-type': 'application/json' } })
 }) as typeof globalThis.fetch
 
-beforeAll(async () => {
-  const signing = edKeyPair()
-  authH = await authHarness()
-  auth = await authH.build({
+const signing = edKeyPair()
+const authH = useAuthHarness({
+  app: {
     env: { JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: privatePem(signing.privateKey) },
-  })
-  h = await analyticsHarness()
-  analytics = await h.build({
+  },
+})
+
+const h = useAnalyticsHarness({
+  app: {
     // No JWT_SECRET: analytics holds nothing that can sign.
     env: {
       JWT_ALGORITHM: 'EdDSA',
       JWT_SECRET: '',
       JWT_JWKS_URL: 'http://127.0.0.1:3001/.well-known/jwks.json',
     },
-    jwks: { fetch: fetchViaAuth, now: clock.now },
-  })
-  expect(publicPem(signing.publicKey)).toContain('PUBLIC KEY')
+    jwks: { fetch: fetchViaAuth, now: clock.nowMs },
+  },
 })
-afterAll(async () => {
-  await h?.close()
-  await authH?.close()
+
+beforeAll(async () => {
+  expect(publicPem(signing.publicKey)).toContain('PUBLIC KEY')
 })
 
 describe('identify with EdDSA tokens verified through auth JWKS', () => {
   it('auth serves its public key with kid, alg, use and a 10-minute public cache', async () => {
-    const res = await auth.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+    const res = await authH.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
     expect(res.statusCode).toBe(200)
     expect(res.headers['cache-control']).toBe('public, max-age=600')
     expect(res.headers['content-type']).toMatch(/^application\/json/)
@@ -72,11 +65,11 @@ describe('identify with EdDSA tokens verified through auth JWKS', () => {
   })
 
   it('binds a session with an access token from auth login', async () => {
-    const user = await registerUser(auth)
-    const id = await createSession(analytics)
-    expectOk(await identify(analytics, id, `Bearer ${user.accessToken}`))
+    const user = await registerUser(authH.app)
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, `Bearer ${user.accessToken}`))
     expect((await sessionRow(h, id))!.userId).toBe(user.userId)
-    const me = await auth.inject({
+    const me = await authH.app.inject({
       method: 'GET',
       url: '/api/v1/auth/me',
       headers: { authorization: `Bearer ${user.accessToken}` },
@@ -85,18 +78,16 @@ describe('identify with EdDSA tokens verified through auth JWKS', () => {
   })
 
   it('a flood of unknown kids: at most one JWKS fetch per 30 s, every one refused in the envelope', async () => {
-    const user = await registerUser(auth)
+    const user = await registerUser(authH.app)
     const [, payload, signature] = user.accessToken.split('.') as [string, string, string]
     const forged = (kid: string) =>
       `${Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid })).toString('base64url')}.${payload}.${signature}`
     clock.advance(31_000)
     const before = jwks.fetches
     for (let round = 0; round < 3; round++) {
-      const id = await createSession(analytics)
+      const id = await createSession(h.app)
       const answers = await Promise.all(
-        Array.from({ length: 40 }, () =>
-          identify(analytics, id, `Bearer ${forged(randomUUID().slice(0, 12))}`),
-        ),
+        Array.from({ length: 40 }, () => identify(h.app, id, `Bearer ${forged(randomUUID().slice(0, 12))}`)),
       )
       for (const res of answers) expectError(res, 401, 'AUTH_UNAUTHORIZED')
       expect((await sessionRow(h, id))!.userId).toBeNull()
@@ -107,11 +98,11 @@ describe('identify with EdDSA tokens verified through auth JWKS', () => {
   })
 
   it('keeps verifying with the cached keys while auth is down', async () => {
-    const user = await registerUser(auth)
+    const user = await registerUser(authH.app)
     jwks.authUp = false
     clock.advance(3_600_000)
-    const id = await createSession(analytics)
-    expectOk(await identify(analytics, id, `Bearer ${user.accessToken}`))
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, `Bearer ${user.accessToken}`))
     expect((await sessionRow(h, id))!.userId).toBe(user.userId)
     jwks.authUp = true
   })

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectOk,
@@ -14,33 +12,26 @@ import {
   sessionRow,
   testClock,
   UNKNOWN_ID,
+  useAnalyticsHarness,
 } from './helper.js'
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
 /** The app's clock: a leave can claim no more than the time since its view was entered (plus 60 s of skew). */
 const clock = testClock(Date.now() - 2 * 3_600_000)
 
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build({ now: clock.now })
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: { now: clock.nowMs } })
 
 const BEACON = 'text/plain;charset=UTF-8'
 
 /** A session with one pageview an hour old: the last view a leave ping is for. */
 async function oneView() {
-  const sessionId = await createSession(app)
-  const viewId = await recordPageView(app, sessionId)
+  const sessionId = await createSession(h.app)
+  const viewId = await recordPageView(h.app, sessionId)
   clock.advance(3_600_000)
   return { sessionId, viewId }
 }
 
 /** A beacon: POST, text/plain, the JSON as a string (what navigator.sendBeacon(url, string) sends). */
-const beacon = (id: string, raw: string, target: AnalyticsApp = app) =>
+const beacon = (id: string, raw: string, target: AnalyticsApp = h.app) =>
   target.inject({
     method: 'POST',
     url: `${A}/pageview/${id}/leave`,
@@ -52,7 +43,7 @@ describe('PATCH /pageview/:id/leave', () => {
   it('stores duration, scrollDepth and left_at, and adds round(duration) to the session', async () => {
     const { sessionId, viewId } = await oneView()
     const before = Date.now()
-    expectOk(await leave(app, viewId, { duration: 12.6, scrollDepth: 55.5 }))
+    expectOk(await leave(h.app, viewId, { duration: 12.6, scrollDepth: 55.5 }))
     const view = await pageViewRow(h, viewId)
     expect(view).toMatchObject({ duration: 12.6, scrollDepth: 55.5 })
     expect(view!.leftAt).not.toBeNull()
@@ -62,7 +53,7 @@ describe('PATCH /pageview/:id/leave', () => {
 
   it('scrollDepth is optional', async () => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 7 }))
+    expectOk(await leave(h.app, viewId, { duration: 7 }))
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: 7, scrollDepth: null })
     expect((await sessionRow(h, sessionId))!.duration).toBe(7)
   })
@@ -73,47 +64,47 @@ describe('PATCH /pageview/:id/leave', () => {
     [0.4, 0.5],
   ])('accepts the bounds: duration %d, scrollDepth %d', async (duration, scrollDepth) => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration, scrollDepth }))
+    expectOk(await leave(h.app, viewId, { duration, scrollDepth }))
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration, scrollDepth })
     expect((await sessionRow(h, sessionId))!.duration).toBe(Math.round(duration))
   })
 
   it('a repeated leave for the same view replaces it: the session counts only the latest', async () => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 10, scrollDepth: 20 }))
-    expectOk(await leave(app, viewId, { duration: 10, scrollDepth: 20 }))
+    expectOk(await leave(h.app, viewId, { duration: 10, scrollDepth: 20 }))
+    expectOk(await leave(h.app, viewId, { duration: 10, scrollDepth: 20 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(10)
-    expectOk(await leave(app, viewId, { duration: 25, scrollDepth: 80 }))
+    expectOk(await leave(h.app, viewId, { duration: 25, scrollDepth: 80 }))
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: 25, scrollDepth: 80 })
     expect((await sessionRow(h, sessionId))!.duration).toBe(25)
     // A later, shorter ping replaces too.
-    expectOk(await leave(app, viewId, { duration: 4 }))
+    expectOk(await leave(h.app, viewId, { duration: 4 }))
     expect((await pageViewRow(h, viewId))!.duration).toBe(4)
     expect((await sessionRow(h, sessionId))!.duration).toBe(4)
   })
 
   it('replacing fractional durations keeps the session at round(latest duration)', async () => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 12.6 }))
+    expectOk(await leave(h.app, viewId, { duration: 12.6 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(13)
-    expectOk(await leave(app, viewId, { duration: 30.2 }))
+    expectOk(await leave(h.app, viewId, { duration: 30.2 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(30)
-    expectOk(await leave(app, viewId, { duration: 30.4 }))
+    expectOk(await leave(h.app, viewId, { duration: 30.4 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(30)
   })
 
   it('a later ping without scrollDepth keeps the depth recorded earlier', async () => {
     const { viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 5, scrollDepth: 64 }))
-    expectOk(await leave(app, viewId, { duration: 9 }))
+    expectOk(await leave(h.app, viewId, { duration: 5, scrollDepth: 64 }))
+    expectOk(await leave(h.app, viewId, { duration: 9 }))
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: 9, scrollDepth: 64 })
   })
 
   it('two pings for the same view in one batch count once (the last one wins)', async () => {
     const { sessionId, viewId } = await oneView()
     const results = await Promise.all([
-      leave(app, viewId, { duration: 40, scrollDepth: 10 }),
-      leave(app, viewId, { duration: 50, scrollDepth: 90 }),
+      leave(h.app, viewId, { duration: 40, scrollDepth: 10 }),
+      leave(h.app, viewId, { duration: 50, scrollDepth: 90 }),
     ])
     for (const r of results) expectOk(r)
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: 50, scrollDepth: 90 })
@@ -121,26 +112,26 @@ describe('PATCH /pageview/:id/leave', () => {
   })
 
   it('adds to heartbeat time and to the leaves of other views of the session', async () => {
-    const sessionId = await createSession(app)
-    const v1 = await recordPageView(app, sessionId)
-    const v2 = await recordPageView(app, sessionId)
+    const sessionId = await createSession(h.app)
+    const v1 = await recordPageView(h.app, sessionId)
+    const v2 = await recordPageView(h.app, sessionId)
     clock.advance(30_000)
-    expectOk(await heartbeat(app, sessionId))
-    expectOk(await leave(app, v1, { duration: 5 }))
-    expectOk(await leave(app, v2, { duration: 20.5 }))
+    expectOk(await heartbeat(h.app, sessionId))
+    expectOk(await leave(h.app, v1, { duration: 5 }))
+    expectOk(await leave(h.app, v2, { duration: 20.5 }))
     expect((await sessionRow(h, sessionId))!.duration).toBe(30 + 5 + 21)
   })
 
   it('a leave claims no more than the time since its view (plus 60 s of clock skew)', async () => {
-    const sessionId = await createSession(app)
-    const viewId = await recordPageView(app, sessionId)
+    const sessionId = await createSession(h.app)
+    const viewId = await recordPageView(h.app, sessionId)
     clock.advance(40)
-    expectOk(await leave(app, viewId, { duration: 3600, scrollDepth: 50 }))
+    expectOk(await leave(h.app, viewId, { duration: 3600, scrollDepth: 50 }))
     expect((await pageViewRow(h, viewId))!.duration).toBeCloseTo(60.04, 4)
     expect((await sessionRow(h, sessionId))!.duration).toBe(60)
     // The same ping retried later replaces, within the new bound, and never adds.
     clock.advance(100_000)
-    expectOk(await leave(app, viewId, { duration: 3600, scrollDepth: 50 }))
+    expectOk(await leave(h.app, viewId, { duration: 3600, scrollDepth: 50 }))
     expect((await pageViewRow(h, viewId))!.duration).toBeCloseTo(160.04, 4)
     expect((await sessionRow(h, sessionId))!.duration).toBe(160)
   })
@@ -152,7 +143,7 @@ describe('PATCH /pageview/:id/leave', () => {
     ['an SQL-looking id', "1';drop table analytics_pageviews;--"],
   ])('answers { ok: true } for %s and changes nothing', async (_name, id) => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, encodeURIComponent(id), { duration: 9, scrollDepth: 9 }))
+    expectOk(await leave(h.app, encodeURIComponent(id), { duration: 9, scrollDepth: 9 }))
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: null, scrollDepth: null, leftAt: null })
     expect((await sessionRow(h, sessionId))!.duration).toBe(0)
   })
@@ -172,7 +163,7 @@ describe('PATCH /pageview/:id/leave: validation', () => {
   ])('%s → 400 VALIDATION_FAILED naming the field; nothing written', async (_name, body, field, rule) => {
     const { sessionId, viewId } = await oneView()
     for (const method of ['PATCH', 'POST'] as const) {
-      const error = expectError(await leave(app, viewId, body, method), 400, 'VALIDATION_FAILED')
+      const error = expectError(await leave(h.app, viewId, body, method), 400, 'VALIDATION_FAILED')
       expect(error.details).toContainEqual(expect.objectContaining({ field, rule }))
     }
     expect(await pageViewRow(h, viewId)).toMatchObject({ duration: null, scrollDepth: null, leftAt: null })
@@ -182,7 +173,7 @@ describe('PATCH /pageview/:id/leave: validation', () => {
   it('reports every problem at once', async () => {
     const { viewId } = await oneView()
     const error = expectError(
-      await leave(app, viewId, { duration: 9999, scrollDepth: 500 }),
+      await leave(h.app, viewId, { duration: 9999, scrollDepth: 500 }),
       400,
       'VALIDATION_FAILED',
     )
@@ -192,7 +183,7 @@ describe('PATCH /pageview/:id/leave: validation', () => {
   })
 
   it('validates the body even for an unknown id', async () => {
-    expectError(await leave(app, UNKNOWN_ID, { duration: -5 }), 400, 'VALIDATION_FAILED')
+    expectError(await leave(h.app, UNKNOWN_ID, { duration: -5 }), 400, 'VALIDATION_FAILED')
   })
 })
 
@@ -206,10 +197,10 @@ describe('POST /pageview/:id/leave: the sendBeacon variant', () => {
 
   it('accepts application/json as well, and PATCH text/plain', async () => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 3 }, 'POST'))
+    expectOk(await leave(h.app, viewId, { duration: 3 }, 'POST'))
     expect((await pageViewRow(h, viewId))!.duration).toBe(3)
     expectOk(
-      await app.inject({
+      await h.app.inject({
         method: 'PATCH',
         url: `${A}/pageview/${viewId}/leave`,
         payload: JSON.stringify({ duration: 6 }),
@@ -222,7 +213,7 @@ describe('POST /pageview/:id/leave: the sendBeacon variant', () => {
 
   it('a beacon and a PATCH for the same view replace each other', async () => {
     const { sessionId, viewId } = await oneView()
-    expectOk(await leave(app, viewId, { duration: 15 }))
+    expectOk(await leave(h.app, viewId, { duration: 15 }))
     expectOk(await beacon(viewId, JSON.stringify({ duration: 18 })))
     expect((await sessionRow(h, sessionId))!.duration).toBe(18)
   })
@@ -263,7 +254,7 @@ describe('POST /pageview/:id/leave: the sendBeacon variant', () => {
     const big = JSON.stringify({ duration: 1, pad: 'x'.repeat(1100) })
     expectError(await beacon(viewId, big), 413, 'PAYLOAD_TOO_LARGE')
     for (const method of ['PATCH', 'POST'] as const) {
-      const res = await app.inject({
+      const res = await h.app.inject({
         method,
         url: `${A}/pageview/${viewId}/leave`,
         payload: big,
@@ -285,7 +276,7 @@ describe('POST /pageview/:id/leave: the sendBeacon variant', () => {
       '{"duration": 1, "constructor": {"prototype": {"polluted": true}}}',
     ]) {
       for (const method of ['PATCH', 'POST'] as const) {
-        const res = await app.inject({
+        const res = await h.app.inject({
           method,
           url: `${A}/pageview/${viewId}/leave`,
           payload: raw,
@@ -302,7 +293,7 @@ describe('POST /pageview/:id/leave: the sendBeacon variant', () => {
 describe('leave and back-fill on the same view', () => {
   it('a leave that arrives after the next view back-filled the duration still counts in full', async () => {
     const clock = testClock(Date.parse('2026-05-01T10:00:00.000Z'))
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     clock.advance(1_000)
     const first = await recordPageView(clocked, sessionId)
@@ -321,7 +312,7 @@ describe('leave and back-fill on the same view', () => {
   // to the session in a column of its own (e.g. analytics_pageviews.leave_credit) and subtract that.
   it('a repeated leave after a back-fill replaces the earlier leave', async () => {
     const clock = testClock(Date.parse('2026-05-01T11:00:00.000Z'))
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     clock.advance(1_000)
     const first = await recordPageView(clocked, sessionId)

@@ -1,16 +1,14 @@
-import { lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
+import { expectShed, lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
-  expectError,
   rowCounts,
   sessionBody,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -20,14 +18,7 @@ import {
  * truthful, and service resumes by itself once the pressure is gone.
  */
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const newSession = (app: AnalyticsApp) =>
   app.inject({
@@ -36,12 +27,6 @@ const newSession = (app: AnalyticsApp) =>
     payload: sessionBody(),
     headers: { 'user-agent': CHROME_UA },
   })
-
-function expectShed(res: LightMyRequestResponse) {
-  expectError(res, 503, 'SERVICE_UNAVAILABLE')
-  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
-  expect(res.headers['x-content-type-options']).toBe('nosniff')
-}
 
 describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
   it('sheds with 503 + retry-after in the envelope, keeps the probes up, writes nothing, recovers', async () => {

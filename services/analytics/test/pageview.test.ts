@@ -1,12 +1,9 @@
 import { createTrackingToken } from '@bio/contracts'
 import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   A,
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectNullId,
@@ -20,18 +17,10 @@ import {
   testClock,
   UNKNOWN_ID,
   UUID_RE,
+  useAnalyticsHarness,
 } from './helper.js'
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness()
 
 const BIO_PAGE = '5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
 const LINK = 'c0ffee00-1234-4abc-8def-0123456789ab'
@@ -39,8 +28,8 @@ const T0 = Date.parse('2026-05-01T10:00:00.000Z')
 
 describe('POST /pageview', () => {
   it('answers { id } and stores the view with its fields', async () => {
-    const sessionId = await createSession(app)
-    const res = await postPageView(app, {
+    const sessionId = await createSession(h.app)
+    const res = await postPageView(h.app, {
       sessionId,
       path: '/links?x=1',
       title: 'My links',
@@ -67,7 +56,7 @@ describe('POST /pageview', () => {
 
   it('stores enteredAt from the injected clock and moves the session lastActivityAt to it', async () => {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     clock.advance(5_000)
     const id = await recordPageView(clocked, sessionId)
@@ -77,13 +66,13 @@ describe('POST /pageview', () => {
 
   it('answers { id: null } for an unknown session and writes nothing', async () => {
     const before = await rowCounts(h)
-    expectNullId(await postPageView(app, { sessionId: UNKNOWN_ID, path: '/' }))
+    expectNullId(await postPageView(h.app, { sessionId: UNKNOWN_ID, path: '/' }))
     expect(await rowCounts(h)).toEqual(before)
   })
 
   it('takes bio_page_id from the session, never from the body', async () => {
-    const plain = await createSession(app)
-    const v1 = await recordPageView(app, plain, { bioPageId: BIO_PAGE })
+    const plain = await createSession(h.app)
+    const v1 = await recordPageView(h.app, plain, { bioPageId: BIO_PAGE })
     expect((await pageViewRow(h, v1))!.bioPageId).toBeNull()
 
     const clocked = await h.build({ now: () => T0 })
@@ -100,20 +89,20 @@ describe('POST /pageview', () => {
 
 describe('POST /pageview: session counters', () => {
   it('a new session has 0 views and is bounced; 1 view → bounced; 2 views → not bounced', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 0, bounced: true })
-    await recordPageView(app, sessionId)
+    await recordPageView(h.app, sessionId)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1, bounced: true })
-    await recordPageView(app, sessionId)
+    await recordPageView(h.app, sessionId)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 2, bounced: false })
-    await recordPageView(app, sessionId)
+    await recordPageView(h.app, sessionId)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 3, bounced: false })
   })
 
   it('an unknown-session view does not touch other sessions', async () => {
-    const sessionId = await createSession(app)
-    await recordPageView(app, sessionId)
-    expectNullId(await postPageView(app, { sessionId: UNKNOWN_ID, path: '/' }))
+    const sessionId = await createSession(h.app)
+    await recordPageView(h.app, sessionId)
+    expectNullId(await postPageView(h.app, { sessionId: UNKNOWN_ID, path: '/' }))
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 1, bounced: true })
   })
 
@@ -147,9 +136,9 @@ describe('POST /pageview: session counters', () => {
   })
 
   it('50 concurrent views with the real clock: every duration is the gap to the next view', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => postPageView(app, { sessionId, path: `/r/${i}` })),
+      Array.from({ length: 50 }, (_, i) => postPageView(h.app, { sessionId, path: `/r/${i}` })),
     )
     for (const r of responses) expect(r.json().data.id).toMatch(UUID_RE)
     expect(await sessionRow(h, sessionId)).toMatchObject({ pageViews: 50, bounced: false })
@@ -169,9 +158,11 @@ describe('POST /pageview: session counters', () => {
   })
 
   it('concurrent views on several sessions each count only their own', async () => {
-    const [s1, s2, s3] = [await createSession(app), await createSession(app), await createSession(app)]
+    const [s1, s2, s3] = [await createSession(h.app), await createSession(h.app), await createSession(h.app)]
     const plan = [s1, s2, s1, s3, s1, s2]
-    const responses = await Promise.all(plan.map((sessionId) => postPageView(app, { sessionId, path: '/' })))
+    const responses = await Promise.all(
+      plan.map((sessionId) => postPageView(h.app, { sessionId, path: '/' })),
+    )
     for (const r of responses) expect(r.json().data.id).toMatch(UUID_RE)
     expect(await sessionRow(h, s1!)).toMatchObject({ pageViews: 3, bounced: false })
     expect(await sessionRow(h, s2!)).toMatchObject({ pageViews: 2, bounced: false })
@@ -179,12 +170,12 @@ describe('POST /pageview: session counters', () => {
   })
 
   it('in one batch, an unknown-session view gets null and its neighbours their ids', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const before = await rowCounts(h)
     const [a, b, c] = await Promise.all([
-      postPageView(app, { sessionId, path: '/a' }),
-      postPageView(app, { sessionId: UNKNOWN_ID, path: '/b' }),
-      postPageView(app, { sessionId, path: '/c' }),
+      postPageView(h.app, { sessionId, path: '/a' }),
+      postPageView(h.app, { sessionId: UNKNOWN_ID, path: '/b' }),
+      postPageView(h.app, { sessionId, path: '/c' }),
     ])
     expect(a!.json().data.id).toMatch(UUID_RE)
     expectNullId(b!)
@@ -194,9 +185,9 @@ describe('POST /pageview: session counters', () => {
   })
 
   it('a lone UTF-16 surrogate (PostgreSQL cannot store it) → 400 naming the field; its neighbours are written', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const raw = (path: string) =>
-      app.inject({
+      h.app.inject({
         method: 'POST',
         url: `${A}/pageview`,
         payload: `{"sessionId":"${sessionId}","path":"${path}"}`,
@@ -213,10 +204,10 @@ describe('POST /pageview: session counters', () => {
   })
 
   it('a NUL character in a text field → 400 naming the field, nothing written', async () => {
-    const sessionId = await createSession(app)
+    const sessionId = await createSession(h.app)
     const before = await rowCounts(h)
     const error = expectError(
-      await postPageView(app, { sessionId, path: '/bad\u0000path' }),
+      await postPageView(h.app, { sessionId, path: '/bad\u0000path' }),
       400,
       'VALIDATION_FAILED',
     )
@@ -229,7 +220,7 @@ describe('POST /pageview: session counters', () => {
 describe('POST /pageview: duration back-fill', () => {
   async function twoViews(gapMs: number) {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     clock.advance(1_000)
     const first = await recordPageView(clocked, sessionId, { path: '/first' })
@@ -256,7 +247,7 @@ describe('POST /pageview: duration back-fill', () => {
 
   it('each view is back-filled by its own successor', async () => {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const sessionId = await createSession(clocked)
     const ids: string[] = []
     for (const gap of [1_000, 10_000, 20_000, 5_000_000, 30_000]) {
@@ -287,7 +278,7 @@ describe('POST /pageview: duration back-fill', () => {
 
   it('never crosses sessions', async () => {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const s1 = await createSession(clocked)
     clock.advance(1_000)
     const s2 = await createSession(clocked)

@@ -38,7 +38,7 @@ beforeAll(async () => {
   database = await openDatabase({ ...config.db, url: undefined, dataDir: 'memory://' }, schema)
   expect(database.kind).toBe('pglite')
   await database.migrate(MIGRATIONS_FOLDER)
-  app = await buildAnalyticsApp({ config, database, closeDatabase: true, now: clock.now, logger: false })
+  app = await buildAnalyticsApp({ config, database, closeDatabase: true, now: clock.nowMs, logger: false })
 })
 afterAll(async () => {
   await app?.close()
@@ -132,8 +132,8 @@ describe('PGlite: the whole ingest flow', () => {
   })
 
   it('retries with client ids change nothing: one session, one view, counted once, one heartbeat seq', async () => {
-    const sessionClientId = uuidV7(clock.now() - 5_000)
-    const viewClientId = uuidV7(clock.now() - 4_000)
+    const sessionClientId = uuidV7(clock.nowMs() - 5_000)
+    const viewClientId = uuidV7(clock.nowMs() - 4_000)
     const body = { ...sessionBody(), id: sessionClientId }
     const first = await postSession(app, body)
     const again = await postSession(app, body)

@@ -1,12 +1,9 @@
 import { HOSTILE_STRINGS, hostileInput } from '@bio/service-kit/testing'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   A,
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   bearer,
   CHROME_UA,
   createSession,
@@ -15,6 +12,7 @@ import {
   recordPageView,
   rowCounts,
   UUID_RE,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -26,21 +24,16 @@ import {
  * changes nothing either; rows only grow by the ids answered.
  */
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
 /** A session and one of its pageviews, which path ids sometimes name. */
 let S: string
 let V: string
 const USER = '0d0d0d0d-0000-4000-8000-000000000001'
 
+const h = useAnalyticsHarness()
+
 beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
-  S = await createSession(app)
-  V = await recordPageView(app, S)
-})
-afterAll(async () => {
-  await h?.close()
+  S = await createSession(h.app)
+  V = await recordPageView(h.app, S)
 })
 
 const RUN = { numRuns: 250, plugins: [fc.interruptAfterTimeLimit(3000)] }
@@ -215,7 +208,7 @@ describe.each(ROUTES)('$method $op: random and hostile requests', (route) => {
           headers: finalHeaders,
           ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
         }
-        const res = await app.inject(options)
+        const res = await h.app.inject(options)
 
         expect(res.statusCode, res.body).toBeLessThan(500)
         expect(res.statusCode).toBeGreaterThanOrEqual(200)

@@ -1,17 +1,19 @@
-import { freshClientIp, TEST_REDIS_URL as REDIS_URL, twoReadyInstances } from '@bio/service-kit/testing'
-import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  expectRateLimited,
+  freshClientIp,
+  TEST_REDIS_URL as REDIS_URL,
+  twoReadyInstances,
+} from '@bio/service-kit/testing'
+import { describe, expect, it } from 'vitest'
 import {
   A,
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
-  expectError,
   recordPageView,
   rowCounts,
   sessionBody,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -26,24 +28,9 @@ const LIMITED = {
   RATE_LIMITS: 'createSession=3/1m,recordPageLeave=2/1m,sessionHeartbeat=2/30s',
 }
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const freshIp = () => freshClientIp(2)
-
-function expectLimited(res: LightMyRequestResponse, maxSeconds: number) {
-  const error = expectError(res, 429, 'RATE_LIMITED')
-  const retryAfter = Number(res.headers['retry-after'])
-  expect(retryAfter).toBeGreaterThan(0)
-  expect(retryAfter).toBeLessThanOrEqual(maxSeconds)
-  expect(error.i18nVars?.retryAfterSeconds).toBe(retryAfter)
-}
 
 const twoInstances = (env: Record<string, string>) => twoReadyInstances(() => h.build({ env }))
 
@@ -61,8 +48,8 @@ describe('ingest limits shared through Redis (two instances)', () => {
     const ip = freshIp()
     for (const app of [a, b, a]) expect((await session(app, ip)).statusCode).toBe(200)
     const before = await rowCounts(h)
-    expectLimited(await session(b, ip), 60)
-    expectLimited(await session(a, ip), 60)
+    expectRateLimited(await session(b, ip), 60)
+    expectRateLimited(await session(a, ip), 60)
     expect(await rowCounts(h)).toEqual(before)
     expect((await session(b, freshIp())).statusCode).toBe(200)
   })
@@ -84,8 +71,8 @@ describe('ingest limits shared through Redis (two instances)', () => {
       })
     expect((await leave(a, 'PATCH')).statusCode).toBe(200)
     expect((await leave(b, 'POST')).statusCode).toBe(200)
-    expectLimited(await leave(a, 'POST'), 60)
-    expectLimited(await leave(b, 'PATCH'), 60)
+    expectRateLimited(await leave(a, 'POST'), 60)
+    expectRateLimited(await leave(b, 'PATCH'), 60)
   })
 
   it('sessionHeartbeat=2/30s holds across instances too', async () => {
@@ -99,7 +86,7 @@ describe('ingest limits shared through Redis (two instances)', () => {
       })
     expect((await beat(a)).statusCode).toBe(200)
     expect((await beat(b)).statusCode).toBe(200)
-    expectLimited(await beat(a), 30)
+    expectRateLimited(await beat(a), 30)
   })
 
   it('counts from the very first request after ready() (it waits for Redis instead of failing open)', async () => {
@@ -117,7 +104,7 @@ describe('ingest limits shared through Redis (two instances)', () => {
     const [a, b] = await twoInstances(LIMITED)
     const ip = freshIp()
     for (let i = 0; i < 3; i++) expect((await session(a, ip)).statusCode).toBe(200)
-    expectLimited(await session(a, ip), 60)
+    expectRateLimited(await session(a, ip), 60)
     expect((await session(b, ip)).statusCode).toBe(200)
   })
 })

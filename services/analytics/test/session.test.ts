@@ -1,9 +1,7 @@
 import { createTrackingToken, TRACKING_BUCKET_MS } from '@bio/contracts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
   dumpDatabase,
@@ -18,18 +16,10 @@ import {
   TRACKING_SECRET,
   testClock,
   UUID_RE,
+  useAnalyticsHarness,
 } from './helper.js'
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness()
 
 const BIO_PAGE = '3b0f6b8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b'
 const OTHER_PAGE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'
@@ -54,7 +44,7 @@ async function expectSilentNull(
 describe('POST /session: tracked', () => {
   it('answers 200 { id } and stores the session with its defaults', async () => {
     const body = sessionBody({ timezone: 'Europe/Istanbul', landingPage: '/x', utmSource: 'news' })
-    const res = await postSession(app, body)
+    const res = await postSession(h.app, body)
     expect(res.statusCode, res.body).toBe(200)
     const json = res.json()
     expect(Object.keys(json).sort()).toEqual(['data', 'success'])
@@ -101,11 +91,11 @@ describe('POST /session: silent null, nothing written', () => {
     ['an empty UA', ''],
     ['a blank UA', '   '],
   ])('for a bot: %s', async (_name, ua) => {
-    await expectSilentNull(app, sessionBody(), { 'user-agent': ua })
+    await expectSilentNull(h.app, sessionBody(), { 'user-agent': ua })
   })
 
   it('for a missing User-Agent header', async () => {
-    await expectSilentNull(app, sessionBody(), {})
+    await expectSilentNull(h.app, sessionBody(), {})
   })
 
   it.each([
@@ -119,11 +109,11 @@ describe('POST /session: silent null, nothing written', () => {
     const body = sessionBody()
     if (consent === undefined) delete (body as Record<string, unknown>).consentAnalytics
     else body.consentAnalytics = consent
-    await expectSilentNull(app, body, { 'user-agent': CHROME_UA })
+    await expectSilentNull(h.app, body, { 'user-agent': CHROME_UA })
   })
 
   it('for bioPageId without trackingToken', async () => {
-    await expectSilentNull(app, sessionBody({ bioPageId: BIO_PAGE }), { 'user-agent': CHROME_UA })
+    await expectSilentNull(h.app, sessionBody({ bioPageId: BIO_PAGE }), { 'user-agent': CHROME_UA })
   })
 
   it.each([
@@ -151,7 +141,7 @@ describe('POST /session: silent null, nothing written', () => {
 
   it('for a token that expires as the clock moves two buckets on', async () => {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const trackingToken = createTrackingToken(TRACKING_SECRET, BIO_PAGE, T0)
     clock.advance(2 * TRACKING_BUCKET_MS)
     await expectSilentNull(clocked, sessionBody({ bioPageId: BIO_PAGE, trackingToken }), {
@@ -173,7 +163,7 @@ describe('POST /session: tracking token accepted', () => {
 
   it('for a token issued one bucket ago, as the clock moves on by one bucket', async () => {
     const clock = testClock(T0)
-    const clocked = await h.build({ now: clock.now })
+    const clocked = await h.build({ now: clock.nowMs })
     const trackingToken = createTrackingToken(TRACKING_SECRET, BIO_PAGE, T0)
     clock.advance(TRACKING_BUCKET_MS)
     const id = await createSession(clocked, { bioPageId: BIO_PAGE, trackingToken })
@@ -188,7 +178,7 @@ describe('POST /session: tracking token accepted', () => {
   })
 
   it('ignores a trackingToken sent without bioPageId', async () => {
-    const id = await createSession(app, { trackingToken: 'f'.repeat(32) })
+    const id = await createSession(h.app, { trackingToken: 'f'.repeat(32) })
     expect((await sessionRow(h, id))!.bioPageId).toBeNull()
   })
 })
@@ -196,7 +186,7 @@ describe('POST /session: tracking token accepted', () => {
 describe('POST /session: device, browser and OS', () => {
   it('a parseable UA overrides the client hints (iPhone → mobile, Mobile Safari, iOS)', async () => {
     const id = await createSession(
-      app,
+      h.app,
       { device: 'desktop', browser: 'X', os: 'Windows', osVersion: '11' },
       { 'user-agent': IPHONE_UA },
     )
@@ -211,23 +201,25 @@ describe('POST /session: device, browser and OS', () => {
   it('an iPad UA is a tablet', async () => {
     const ipad =
       'Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1'
-    const id = await createSession(app, { device: 'desktop' }, { 'user-agent': ipad })
+    const id = await createSession(h.app, { device: 'desktop' }, { 'user-agent': ipad })
     expect((await sessionRow(h, id))!.device).toBe('tablet')
   })
 
   it('a desktop UA is desktop even when the hint says mobile', async () => {
-    const id = await createSession(app, { device: 'mobile', browser: 'Y' })
+    const id = await createSession(h.app, { device: 'mobile', browser: 'Y' })
     expect(await sessionRow(h, id)).toMatchObject({ device: 'desktop', browser: 'Chrome', os: 'Windows' })
   })
 
   it('an unparseable (but not bot) UA keeps the client hints', async () => {
     const hints = { device: 'tablet', browser: 'Kiosk', os: 'KioskOS', osVersion: '3.1' }
-    const id = await createSession(app, hints, { 'user-agent': 'Mozilla/5.0 (Zorblax) Widget/1.0 Gizmo/2.0' })
+    const id = await createSession(h.app, hints, {
+      'user-agent': 'Mozilla/5.0 (Zorblax) Widget/1.0 Gizmo/2.0',
+    })
     expect(await sessionRow(h, id)).toMatchObject(hints)
   })
 
   it('an unparseable UA without hints stores nulls', async () => {
-    const id = await createSession(app, {}, { 'user-agent': 'Mozilla/5.0 (Zorblax) Widget/1.0 Gizmo/2.0' })
+    const id = await createSession(h.app, {}, { 'user-agent': 'Mozilla/5.0 (Zorblax) Widget/1.0 Gizmo/2.0' })
     expect(await sessionRow(h, id)).toMatchObject({ device: null, browser: null, os: null, osVersion: null })
   })
 })
@@ -241,13 +233,13 @@ describe('POST /session: referrer domain', () => {
     ['', 'direct'],
     ['https://[not-a-host', 'direct'],
   ])('%s → %s', async (referrer, domain) => {
-    const id = await createSession(app, referrer === undefined ? {} : { referrer })
+    const id = await createSession(h.app, referrer === undefined ? {} : { referrer })
     const row = await sessionRow(h, id)
     expect(row!.referrerDomain).toBe(domain)
   })
 
   it('stores the raw referrer alongside', async () => {
-    const id = await createSession(app, { referrer: 'https://www.Google.com/search?q=1' })
+    const id = await createSession(h.app, { referrer: 'https://www.Google.com/search?q=1' })
     expect((await sessionRow(h, id))!.referrer).toBe('https://www.Google.com/search?q=1')
   })
 })
@@ -277,9 +269,9 @@ describe('POST /session: privacy', () => {
   })
 
   it('visitor_id is the keyed hex hash, stable for the same visitorId, distinct for another', async () => {
-    const a1 = await createSession(app, { visitorId: 'same-visitor' })
-    const a2 = await createSession(app, { visitorId: 'same-visitor' })
-    const b = await createSession(app, { visitorId: 'other-visitor' })
+    const a1 = await createSession(h.app, { visitorId: 'same-visitor' })
+    const a2 = await createSession(h.app, { visitorId: 'same-visitor' })
+    const b = await createSession(h.app, { visitorId: 'other-visitor' })
     const [r1, r2, r3] = [await sessionRow(h, a1), await sessionRow(h, a2), await sessionRow(h, b)]
     expect(r1!.visitorId).toMatch(/^[0-9a-f]{64}$/)
     expect(r1!.visitorId).toBe(expectedVisitorHash('same-visitor'))
@@ -331,7 +323,7 @@ describe('POST /session: GeoIP', () => {
   })
 
   it('without a GeoIP database stores null country and city', async () => {
-    const id = await createSession(app)
+    const id = await createSession(h.app)
     expect(await sessionRow(h, id)).toMatchObject({ country: null, city: null })
   })
 })

@@ -1,29 +1,21 @@
 import { openDatabase } from '@bio/service-kit'
 import { inArray } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
 import { schema } from '../src/db/schema.js'
 import {
   A,
-  type AnalyticsHarness,
-  analyticsHarness,
   CHROME_UA,
   createSession,
   expectError,
   sessionBody,
   testConfig,
   UUID_RE,
+  useAnalyticsHarness,
   waitFor,
 } from './helper.js'
 
-let h: AnalyticsHarness
-
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 /** An app over its own connection pool, closed with the app (flush first, then the pool). */
 async function ownApp(env: Record<string, string> = {}) {

@@ -1,20 +1,14 @@
 import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AnalyticsHarness, analyticsHarness } from './helper.js'
+import { describe, expect, it } from 'vitest'
+import { useAnalyticsHarness } from './helper.js'
 
 /**
  * The storage choices the ingest path's speed rests on (migrations 0001 and 0002), as migrated:
  * if a later migration or a schema regeneration drops them, the write path silently slows down.
  */
 
-let h: AnalyticsHarness
-beforeAll(async () => {
-  h = await analyticsHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: false })
 
 const query = async <T>(q: ReturnType<typeof sql>) => rowsOf<T>(await h.database.db.execute(q))
 

@@ -6,11 +6,8 @@ import {
   tokenAttacks,
   validToken,
 } from '@bio/service-kit/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectOk,
@@ -18,6 +15,7 @@ import {
   rowCounts,
   sessionRow,
   TEST_SECRET,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -26,8 +24,6 @@ import {
  * two real keys is exercised. services/auth/test/token-attacks.test.ts runs the same cases on /me.
  */
 
-let h: AnalyticsHarness
-let app: AnalyticsApp
 const ctx: TokenAttackContext = {
   secret: TEST_SECRET,
   issuer: 'bio-re-auth',
@@ -36,27 +32,21 @@ const ctx: TokenAttackContext = {
   edKeys: edKeyPair(),
 }
 
-beforeAll(async () => {
-  h = await analyticsHarness()
-  app = await h.build({ env: { JWT_PUBLIC_KEYS: publicPem(ctx.edKeys.publicKey) } })
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAnalyticsHarness({ app: { env: { JWT_PUBLIC_KEYS: publicPem(ctx.edKeys.publicKey) } } })
 
 describe('identify refuses every forged access token', () => {
   it('(control) accepts a well-formed token signed with the shared key', async () => {
-    const id = await createSession(app)
-    expectOk(await identify(app, id, `Bearer ${validToken(ctx)}`))
+    const id = await createSession(h.app)
+    expectOk(await identify(h.app, id, `Bearer ${validToken(ctx)}`))
     expect((await sessionRow(h, id))!.userId).toBe(ctx.subject)
   })
 
   it.each(tokenAttacks(ctx))(
     '%s → 401 in the envelope, the session stays anonymous',
     async (_name, token, key) => {
-      const id = await createSession(app)
+      const id = await createSession(h.app)
       const before = await rowCounts(h)
-      const res = await identify(app, id, `Bearer ${token}`)
+      const res = await identify(h.app, id, `Bearer ${token}`)
       const error = expectError(res, 401, 'AUTH_UNAUTHORIZED')
       expect(error.i18nKey).toBe(key ?? 'auth.token.invalid')
       expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/)

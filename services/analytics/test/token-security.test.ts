@@ -1,21 +1,18 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { buildAuthApp } from '../../auth/src/app.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { users } from '../../auth/src/db/schema.js'
-import { type AuthHarness, authHarness } from '../../auth/test/helper.js'
+import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {
   A,
-  type AnalyticsApp,
-  type AnalyticsHarness,
-  analyticsHarness,
   createSession,
   expectError,
   expectOk,
   identify,
   sessionRow,
   TEST_SECRET,
+  useAnalyticsHarness,
 } from './helper.js'
 
 /**
@@ -27,25 +24,14 @@ import {
  * who logged out or was suspended stays valid, on both services, until it expires, and not after.
  */
 
-let h: AnalyticsHarness
-let analytics: AnalyticsApp
-let authH: AuthHarness
-let auth: Awaited<ReturnType<typeof buildAuthApp>>
-
 const ACCESS_TTL_S = 120
 /** The verifier's clock tolerance (@bio/token-verifier's DEFAULT_CLOCK_TOLERANCE_S). */
 const TOLERANCE_S = 5
 
-beforeAll(async () => {
-  h = await analyticsHarness()
-  analytics = await h.build()
-  authH = await authHarness()
-  auth = await authH.build({ env: { ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S) } })
-})
-afterAll(async () => {
-  await authH?.close()
-  await h?.close()
-})
+const h = useAnalyticsHarness()
+
+const authH = useAuthHarness({ app: { env: { ACCESS_TOKEN_TTL_S: String(ACCESS_TTL_S) } } })
+
 afterEach(() => {
   vi.useRealTimers()
 })
@@ -71,16 +57,16 @@ const hmacToken = (header: object, payload: object, secret: string | Buffer = TE
 
 /** identify with `token` on a fresh session: 401 in the envelope and the session left anonymous. */
 async function expectRefused(token: string, i18nKey = 'auth.token.invalid') {
-  const id = await createSession(analytics)
-  const res = await identify(analytics, id, `Bearer ${token}`)
+  const id = await createSession(h.app)
+  const res = await identify(h.app, id, `Bearer ${token}`)
   expect(expectError(res, 401, 'AUTH_UNAUTHORIZED').i18nKey).toBe(i18nKey)
   expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/)
   expect((await sessionRow(h, id))!.userId).toBeNull()
 }
 
 async function expectAccepted(token: string, userId: string) {
-  const id = await createSession(analytics)
-  expectOk(await identify(analytics, id, `Bearer ${token}`))
+  const id = await createSession(h.app)
+  expectOk(await identify(h.app, id, `Bearer ${token}`))
   expect((await sessionRow(h, id))!.userId).toBe(userId)
 }
 
@@ -147,15 +133,15 @@ describe('identify refuses forged and misused tokens', () => {
   it('a token anywhere but the Authorization header is ignored (query string, cookie, body)', async () => {
     const c = claims()
     const token = await hs256(c)
-    const id = await createSession(analytics)
+    const id = await createSession(h.app)
     for (const res of [
-      await analytics.inject({ method: 'PATCH', url: `${A}/session/${id}/identify?access_token=${token}` }),
-      await analytics.inject({
+      await h.app.inject({ method: 'PATCH', url: `${A}/session/${id}/identify?access_token=${token}` }),
+      await h.app.inject({
         method: 'PATCH',
         url: `${A}/session/${id}/identify`,
         headers: { cookie: `access_token=${token}` },
       }),
-      await analytics.inject({ method: 'PATCH', url: `${A}/session/${id}/identify`, payload: { token } }),
+      await h.app.inject({ method: 'PATCH', url: `${A}/session/${id}/identify`, payload: { token } }),
     ]) {
       expectError(res, 401, 'AUTH_UNAUTHORIZED')
     }
@@ -185,25 +171,14 @@ describe('the verification cache never outlives the token', () => {
 })
 
 describe('revoked users: valid until the access token expires (documented), not a second longer', () => {
+  /** A new auth user; its access token has the file's TTL. */
   async function registered() {
-    const res = await auth.inject({
-      method: 'POST',
-      url: '/api/v1/auth/register',
-      payload: {
-        email: `tokens.${Date.now()}.${Math.random().toString(36).slice(2)}@example.com`,
-        password: 'Correct-Horse1',
-        acceptedTerms: true,
-        acceptedPrivacy: true,
-      },
-    })
-    expect(res.statusCode, res.body).toBe(201)
-    const refresh = res.cookies.find((c) => c.name === 'biore_refresh')!.value
-    const data = res.json().data as { userId: string; accessToken: string; expiresIn: number }
-    expect(data.expiresIn).toBe(ACCESS_TTL_S)
-    return { ...data, refresh }
+    const user = await registerUser(authH.app)
+    expect(user.res.json().data.expiresIn).toBe(ACCESS_TTL_S)
+    return { ...user, refresh: user.refreshToken }
   }
   const me = (token: string) =>
-    auth.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })
+    authH.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })
 
   async function expectValidUntilExpiry(user: { userId: string; accessToken: string }) {
     // Still accepted by both services right after the revocation...
@@ -227,13 +202,13 @@ describe('revoked users: valid until the access token expires (documented), not 
 
   it('after logout: the refresh token is dead at once, the access token lives until exp', async () => {
     const user = await registered()
-    const out = await auth.inject({
+    const out = await authH.app.inject({
       method: 'POST',
       url: '/api/v1/auth/logout',
       cookies: { biore_refresh: user.refresh },
     })
     expect(out.statusCode).toBe(200)
-    const refresh = await auth.inject({
+    const refresh = await authH.app.inject({
       method: 'POST',
       url: '/api/v1/auth/refresh',
       cookies: { biore_refresh: user.refresh },
@@ -245,7 +220,7 @@ describe('revoked users: valid until the access token expires (documented), not 
   it('after suspension: no new tokens (refresh and login refused), the access token lives until exp', async () => {
     const user = await registered()
     await authH.database.db.update(users).set({ status: 'SUSPENDED' }).where(eq(users.id, user.userId))
-    const refresh = await auth.inject({
+    const refresh = await authH.app.inject({
       method: 'POST',
       url: '/api/v1/auth/refresh',
       cookies: { biore_refresh: user.refresh },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { smtpTransport } from '../src/mail/mail-transport.js'
-import { type AuthHarness, authHarness, newUser, testConfig } from './helper.js'
+import { newUser, testConfig, useAuthHarness } from './helper.js'
 import { type SmtpSink, smtpSink, tokenOf } from './mail-capture.js'
 
 /**
@@ -8,20 +8,19 @@ import { type SmtpSink, smtpSink, tokenOf } from './mail-capture.js'
  * real SMTP to a server started here, links read from the parsed mail.
  */
 
-let h: AuthHarness
 let sink: SmtpSink
 let base: string
 const APP_URL = 'https://app.example.test'
 
+const h = useAuthHarness({ app: false })
+
 beforeAll(async () => {
-  h = await authHarness()
   sink = await smtpSink()
   const env = { SMTP_URL: sink.url, APP_URL, MAIL_POLL_INTERVAL_MS: '600000' }
   const app = await h.build({ env, mail: smtpTransport(testConfig(env, h.testDb.url).mail) })
   base = `${await app.listen({ port: 0, host: '127.0.0.1' })}/api/v1/auth`
 })
 afterAll(async () => {
-  await h?.close()
   await sink?.stop()
 })
 

@@ -1,33 +1,27 @@
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AUDIT_EVENTS } from '../src/db/schema.js'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  appWithMail,
-  authHarness,
   bearer,
   mailTo,
   query,
   refreshCookieOf,
   registerUser,
   testClock,
+  useAuthHarness,
 } from './helper.js'
-import { type memoryTransport, tokenOf } from './mail-capture.js'
+import { memoryTransport, tokenOf } from './mail-capture.js'
 
 /** auth_audit_events: every listed event, with masked IP, User-Agent and correlation id; append-only; pruned. */
 
-let h: AuthHarness
-let app: AuthApp
-let mail: ReturnType<typeof memoryTransport>
+const mail = memoryTransport()
 const clock = testClock()
 const UA = 'AuditTest/1.0 (X11; Linux x86_64)'
 const IP = '198.51.100.23'
 
-beforeAll(async () => {
-  h = await authHarness()
-  ;({ app, mail } = await appWithMail(h, {
+const h = useAuthHarness({
+  app: {
     now: clock.now,
     env: {
       TRUST_PROXY: 'true',
@@ -35,10 +29,8 @@ beforeAll(async () => {
       REFRESH_REUSE_GRACE_S: '0',
       AUDIT_RETENTION_DAYS: '30',
     },
-  }))
-})
-afterAll(async () => {
-  await h?.close()
+    mail,
+  },
 })
 
 let n = 0
@@ -69,7 +61,7 @@ async function call(
   extra: Record<string, string> = {},
 ) {
   const hd = headers(extra)
-  const res = await app.inject({
+  const res = await h.app.inject({
     method,
     url: `${AUTH}${path}`,
     headers: hd,
@@ -93,7 +85,7 @@ describe('the audit log', () => {
       seen.add(event)
     }
     const hd = headers()
-    const user = await registerUser(app, {}, hd)
+    const user = await registerUser(h.app, {}, hd)
     expectEvent(await eventsOf(hd['x-request-id']), 'auth.register.success', user.userId, hd['x-request-id'])
 
     const ok = await call('POST', '/login', { email: user.email, password: user.password })
@@ -155,7 +147,7 @@ describe('the audit log', () => {
   })
 
   it('an action that fails writes no event (same transaction)', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const res = await call(
       'POST',
       '/change-password',
@@ -167,7 +159,7 @@ describe('the audit log', () => {
   })
 
   it('is append-only: an UPDATE is refused by the database', async () => {
-    await registerUser(app)
+    await registerUser(h.app)
     const err = await h.database.db
       .execute(sql`update auth_audit_events set user_id = null`)
       .catch((e: unknown) => e)
@@ -189,13 +181,13 @@ describe('the audit log', () => {
       sql`insert into auth_audit_events (event, created_at) select 'auth.login.failure', ${old}::timestamptz from generate_series(1, 2500)`,
     )
     const [before] = await query<{ n: number }>(h, sql`select count(*)::int as n from auth_audit_events`)
-    expect(await app.pruneAuditEvents()).toBe(2500)
+    expect(await h.app.pruneAuditEvents()).toBe(2500)
     const [after] = await query<{ n: number; oldest: Date }>(
       h,
       sql`select count(*)::int as n, min(created_at) as oldest from auth_audit_events`,
     )
     expect(after!.n).toBe(before!.n - 2500)
     expect(new Date(after!.oldest).getTime()).toBeGreaterThan(clock.now().getTime() - 30 * 86_400_000)
-    expect(await app.pruneAuditEvents()).toBe(0)
+    expect(await h.app.pruneAuditEvents()).toBe(0)
   })
 })

@@ -1,17 +1,15 @@
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   countUsers,
   expectError,
   newUser,
   REFRESH_COOKIE_NAME,
   refreshCookieOf,
   registerUser,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -19,16 +17,7 @@ import {
  * nothing written. Tests in this file run one after another, so the row counts are exact.
  */
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 const BODY_ROUTES = [
   'register',
@@ -84,12 +73,12 @@ async function expectRejected(
 ): Promise<ReturnType<typeof expectError>> {
   // The mail sender works in the background (a verification mail issues its token when it is
   // sent): let it finish what earlier requests queued before counting, and again after.
-  await app.mailOutbox.idle()
+  await h.app.mailOutbox.idle()
   const users = await countUsers(h)
   const sessions = await countSessions()
   const others = await countOtherWrites()
   const res = await send()
-  await app.mailOutbox.idle()
+  await h.app.mailOutbox.idle()
   expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400)
   expect(res.statusCode, res.body).toBeLessThan(500)
   const error = expectError(res, status, code)
@@ -101,7 +90,7 @@ async function expectRejected(
 }
 
 const raw = (route: Route, payload: string, contentType = 'application/json') =>
-  app.inject({ method: 'POST', url: `${AUTH}/${route}`, payload, headers: { 'content-type': contentType } })
+  h.app.inject({ method: 'POST', url: `${AUTH}/${route}`, payload, headers: { 'content-type': contentType } })
 
 describe.each(BODY_ROUTES)('POST /%s with a malformed body', (route) => {
   it('malformed JSON → 400 MALFORMED_BODY', async () => {
@@ -169,7 +158,7 @@ describe.each(BODY_ROUTES)('POST /%s with a malformed body', (route) => {
 
 describe('POST /register: field rules', () => {
   const register = (payload: unknown) =>
-    app.inject({ method: 'POST', url: `${AUTH}/register`, payload: payload as object })
+    h.app.inject({ method: 'POST', url: `${AUTH}/register`, payload: payload as object })
 
   it('missing fields: one detail per missing required field', async () => {
     const error = await expectRejected(() => register({}), 400, 'VALIDATION_FAILED')
@@ -250,7 +239,7 @@ describe('POST /register: field rules', () => {
     for (const field of ['password', 'displayName', 'utmSource']) {
       const error = await expectRejected(
         () =>
-          app.inject({
+          h.app.inject({
             method: 'POST',
             url: `${AUTH}/register`,
             payload: newUser({ [field]: 'Secret\u0000Pass1' }),
@@ -267,7 +256,7 @@ describe('POST /register: field rules', () => {
 
 describe('POST /login, /refresh, /logout: field rules', () => {
   const post = (route: Route, payload: unknown) =>
-    app.inject({ method: 'POST', url: `${AUTH}/${route}`, payload: payload as object })
+    h.app.inject({ method: 'POST', url: `${AUTH}/${route}`, payload: payload as object })
 
   it('login: missing fields are listed', async () => {
     const error = await expectRejected(() => post('login', {}), 400, 'VALIDATION_FAILED')
@@ -303,7 +292,7 @@ describe('POST /login, /refresh, /logout: field rules', () => {
     await expectRejected(() => post('refresh', { refreshToken: 'a\u0000b' }), 400, 'VALIDATION_FAILED')
     await expectRejected(
       () =>
-        app.inject({
+        h.app.inject({
           method: 'POST',
           url: `${AUTH}/refresh`,
           headers: { cookie: `${REFRESH_COOKIE_NAME}=%E0%A4%A; other=%%%` },
@@ -316,7 +305,7 @@ describe('POST /login, /refresh, /logout: field rules', () => {
   it('a long cookie token is hashed and refused, not a crash', async () => {
     await expectRejected(
       () =>
-        app.inject({
+        h.app.inject({
           method: 'POST',
           url: `${AUTH}/refresh`,
           cookies: { [REFRESH_COOKIE_NAME]: 'x'.repeat(4000) },
@@ -329,8 +318,8 @@ describe('POST /login, /refresh, /logout: field rules', () => {
 
 describe('empty JSON bodies', () => {
   it('refresh with content-type application/json and no body reads the cookie', async () => {
-    const user = await registerUser(app)
-    const res = await app.inject({
+    const user = await registerUser(h.app)
+    const res = await h.app.inject({
       method: 'POST',
       url: `${AUTH}/refresh`,
       headers: { 'content-type': 'application/json', cookie: `${REFRESH_COOKIE_NAME}=${user.refreshToken}` },
@@ -359,7 +348,7 @@ describe('GET /me with hostile headers', () => {
     ['an escaped CRLF injection attempt', 'Bearer a.b.c\\r\\nx-evil: 1'],
     ['unicode', 'Bearer ťőķēň'],
   ])('%s → 401', async (_name, authorization) => {
-    const res = await app.inject({ method: 'GET', url: `${AUTH}/me`, headers: { authorization } })
+    const res = await h.app.inject({ method: 'GET', url: `${AUTH}/me`, headers: { authorization } })
     expectError(res, 401, 'AUTH_UNAUTHORIZED')
     expect(res.headers['x-evil']).toBeUndefined()
   })

@@ -1,10 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  appWithMail,
-  authHarness,
   bearer,
   expectError,
   login,
@@ -13,27 +9,20 @@ import {
   refreshWithCookie,
   registerUser,
   sessionsOf,
+  useAuthHarness,
   userById,
 } from './helper.js'
-import type { memoryTransport } from './mail-capture.js'
+import { memoryTransport } from './mail-capture.js'
 
 /** POST /change-password (contract 3.8) over inject and a real PostgreSQL. */
 
-let h: AuthHarness
-let app: AuthApp
-let mail: ReturnType<typeof memoryTransport>
+const mail = memoryTransport()
 const NEW_PASSWORD = 'Changed-Pass42'
 
-beforeAll(async () => {
-  h = await authHarness()
-  ;({ app, mail } = await appWithMail(h, { env: { LOGIN_LOCK_THRESHOLD: '3' } }))
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: { env: { LOGIN_LOCK_THRESHOLD: '3' }, mail } })
 
 const change = (accessToken: string | undefined, payload: Record<string, unknown>) =>
-  app.inject({
+  h.app.inject({
     method: 'POST',
     url: `${AUTH}/change-password`,
     headers: accessToken ? bearer(accessToken) : {},
@@ -42,23 +31,23 @@ const change = (accessToken: string | undefined, payload: Record<string, unknown
 
 describe('POST /change-password', () => {
   it('changes the password, keeps the caller’s session, revokes the others and mails a notice', async () => {
-    const user = await registerUser(app)
-    const other = await login(app, user.email, user.password)
+    const user = await registerUser(h.app)
+    const other = await login(h.app, user.email, user.password)
     const otherCookie = refreshCookieOf(other)!.value
     const res = await change(user.accessToken, { currentPassword: user.password, newPassword: NEW_PASSWORD })
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual({ success: true })
 
-    expectError(await refreshWithCookie(app, otherCookie), 401)
-    expect((await refreshWithCookie(app, user.refreshToken)).statusCode).toBe(200)
-    expectError(await login(app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
-    expect((await login(app, user.email, NEW_PASSWORD)).statusCode).toBe(200)
+    expectError(await refreshWithCookie(h.app, otherCookie), 401)
+    expect((await refreshWithCookie(h.app, user.refreshToken)).statusCode).toBe(200)
+    expectError(await login(h.app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
+    expect((await login(h.app, user.email, NEW_PASSWORD)).statusCode).toBe(200)
     const notice = await mailTo(mail, user.email, /password was changed/i)
     expect(notice.text).toContain('/forgot-password')
   })
 
   it('a wrong current password is 401 auth.change_password.invalid_current and counts toward the lockout', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     for (let i = 0; i < 2; i++) {
       const res = await change(user.accessToken, {
         currentPassword: 'Wrong-Pass1',
@@ -72,7 +61,7 @@ describe('POST /change-password', () => {
       'CHANGE_PASSWORD_INVALID_CURRENT',
     )
     // The third failure locked the account: login and change-password both refuse, even with the right password.
-    expectError(await login(app, user.email, user.password), 401, 'ACCOUNT_LOCKED')
+    expectError(await login(h.app, user.email, user.password), 401, 'ACCOUNT_LOCKED')
     expectError(
       await change(user.accessToken, { currentPassword: user.password, newPassword: NEW_PASSWORD }),
       401,
@@ -82,7 +71,7 @@ describe('POST /change-password', () => {
   })
 
   it('the same password again is 400 auth.change_password.same_as_current and changes nothing', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const before = await sessionsOf(h, user.userId)
     expectError(
       await change(user.accessToken, { currentPassword: user.password, newPassword: user.password }),
@@ -105,7 +94,7 @@ describe('POST /change-password', () => {
     ['no new password', { currentPassword: 'Whatever1' }],
     ['an extra field', { currentPassword: 'Whatever1', newPassword: NEW_PASSWORD, userId: 'x' }],
   ])('bad input (%s) is a 400 VALIDATION_FAILED envelope', async (_n, payload) => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     expectError(await change(user.accessToken, payload), 400, 'VALIDATION_FAILED')
   })
 })

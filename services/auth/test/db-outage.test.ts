@@ -1,24 +1,21 @@
 import {
   lockTable,
   outageEnv,
-  proxyDatabase,
   type Sample,
   sampler,
   sleep,
-  type TcpProxy,
+  useProxiedApps,
   waitUntilReady,
 } from '@bio/service-kit/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { refreshSessions, users } from '../src/db/schema.js'
 import { hashRefreshToken } from '../src/domain/refresh-token.js'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   fastHasher,
   login,
@@ -27,6 +24,7 @@ import {
   refreshCookieOf,
   refreshWithCookie,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -41,29 +39,20 @@ const STATEMENT_TIMEOUT_MS = 400
 /** No request may take longer than the connect timeout plus this slack (CI is a 2-core box). */
 const SLACK_MS = 1500
 
-let h: AuthHarness
-let proxy: TcpProxy
-let app: AuthApp
+const h = useAuthHarness({ app: false })
 
-/** An app whose own pool reaches the test database through the proxy. */
-async function proxiedApp(env: Record<string, string> = {}) {
-  const config = testConfig(
-    outageEnv({ connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS }, env),
-    proxy.url(h.testDb.url),
-  )
-  return buildAuthApp({ config, hasher: fastHasher(), logger: false })
-}
-
-beforeAll(async () => {
-  h = await authHarness()
-  proxy = await proxyDatabase(h.testDb.url)
-  app = await proxiedApp()
-})
-afterAll(async () => {
-  await app?.close()
-  await proxy?.close()
-  await h?.close()
-})
+/** Apps whose own pool reaches the test database through the proxy. */
+const outage = useProxiedApps(
+  () => h.testDb.url,
+  (url, env) => {
+    const timeouts = { connectTimeoutS: CONNECT_TIMEOUT_S, statementTimeoutMs: STATEMENT_TIMEOUT_MS }
+    return buildAuthApp({
+      config: testConfig(outageEnv(timeouts, env), url),
+      hasher: fastHasher(),
+      logger: false,
+    })
+  },
+)
 
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string }
@@ -182,26 +171,26 @@ async function expectAllPersisted(ack: Acknowledged) {
 describe('database outage: PostgreSQL stops (connections refused, open ones reset)', () => {
   it('answers 503 in the envelope during the outage, recovers on its own, loses no acknowledged write', async () => {
     const ack = newAcknowledged()
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
-    const traffic = runTraffic(app, 3, ack)
+    expect((await outage.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
+    const traffic = runTraffic(outage.app, 3, ack)
     // Some acknowledged traffic before the outage: wait for a count of successes, not for a time
     // (a register costs an argon2 hash, which a loaded machine makes slow).
     const succeeded = () => traffic.samples.filter((s) => s.res.statusCode < 300).length
     for (let i = 0; i < 800 && succeeded() < 4; i++) await sleep(25)
     expect(succeeded(), 'traffic before the outage').toBeGreaterThanOrEqual(4)
 
-    await proxy.stop()
+    await outage.proxy.stop()
     const downAt = Date.now()
     await sleep(800)
-    const ready = await app.inject({ method: 'GET', url: '/readyz' })
+    const ready = await outage.app.inject({ method: 'GET', url: '/readyz' })
     expectError(ready, 503, 'SERVICE_UNAVAILABLE')
     expect(ready.headers['retry-after']).toBeDefined()
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+    expect((await outage.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
     await sleep(400)
     const upAt = Date.now()
-    await proxy.start()
+    await outage.proxy.start()
 
-    const recoveryMs = await waitUntilReady(app)
+    const recoveryMs = await waitUntilReady(outage.app)
     expect(recoveryMs).toBeLessThan(5000)
     // Traffic flows again without a restart: wait for fresh successes of each kind.
     const since = Date.now()
@@ -226,35 +215,39 @@ describe('database outage: PostgreSQL stops (connections refused, open ones rese
 
   it('a register or login during the outage is a 503 and leaves nothing behind; both work after', async () => {
     const body = newUser()
-    await proxy.stop()
+    await outage.proxy.stop()
     try {
       expectError(
-        await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body }),
+        await outage.app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body }),
         503,
         'SERVICE_UNAVAILABLE',
       )
-      expectError(await login(app, String(body.email), String(body.password)), 503, 'SERVICE_UNAVAILABLE')
+      expectError(
+        await login(outage.app, String(body.email), String(body.password)),
+        503,
+        'SERVICE_UNAVAILABLE',
+      )
     } finally {
-      await proxy.start()
+      await outage.proxy.start()
     }
-    await waitUntilReady(app)
+    await waitUntilReady(outage.app)
     const rows = await h.database.db
       .select()
       .from(users)
       .where(inArray(users.email, [String(body.email)]))
     expect(rows).toEqual([])
-    const res = await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body })
+    const res = await outage.app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body })
     expect(res.statusCode, res.body).toBe(201)
-    expect((await login(app, String(body.email), String(body.password))).statusCode).toBe(200)
+    expect((await login(outage.app, String(body.email), String(body.password))).statusCode).toBe(200)
   })
 })
 
 describe('database unreachable: connections hang (a black hole)', () => {
   it('answers 503 within DB_CONNECT_TIMEOUT_S instead of hanging, and recovers', async () => {
     // A fresh app: its pool has no connection yet, so every query needs a new one.
-    const fresh = await proxiedApp()
+    const fresh = await outage.build()
     try {
-      await proxy.blackhole()
+      await outage.proxy.blackhole()
       const started = Date.now()
       const [ready, reg, signIn] = await Promise.all([
         fresh.inject({ method: 'GET', url: '/readyz' }),
@@ -268,7 +261,7 @@ describe('database unreachable: connections hang (a black hole)', () => {
       expect(took).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_S * 1000 - 100)
       expect(took).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + SLACK_MS)
     } finally {
-      await proxy.start()
+      await outage.proxy.start()
     }
     await waitUntilReady(fresh)
     const res = await fresh.inject({ method: 'POST', url: `${AUTH}/register`, payload: newUser() })
@@ -280,13 +273,13 @@ describe('database unreachable: connections hang (a black hole)', () => {
 describe('a statement that cannot finish (a table locked by someone else)', () => {
   it('is cut by DB_STATEMENT_TIMEOUT_MS: 503 in the envelope, then normal service', async () => {
     const body = newUser()
-    expect((await app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body })).statusCode).toBe(
-      201,
-    )
+    expect(
+      (await outage.app.inject({ method: 'POST', url: `${AUTH}/register`, payload: body })).statusCode,
+    ).toBe(201)
     const lock = await lockTable(h.testDb.url, 'users')
     try {
       const started = Date.now()
-      const res = await login(app, String(body.email), String(body.password))
+      const res = await login(outage.app, String(body.email), String(body.password))
       const took = Date.now() - started
       expectError(res, 503, 'SERVICE_UNAVAILABLE')
       expect(took).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50)
@@ -294,13 +287,13 @@ describe('a statement that cannot finish (a table locked by someone else)', () =
     } finally {
       await lock.release()
     }
-    expect((await login(app, String(body.email), String(body.password))).statusCode).toBe(200)
+    expect((await login(outage.app, String(body.email), String(body.password))).statusCode).toBe(200)
   })
 })
 
 describe('shutdown while requests are in flight', () => {
   it('app.close() during HTTP traffic: every request completes or gets a 503 envelope; acknowledged writes persist', async () => {
-    const closing = await proxiedApp()
+    const closing = await outage.build()
     let arrived = 0
     closing.addHook('onRequest', async () => {
       arrived++

@@ -1,12 +1,8 @@
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { hashAccountToken } from '../src/domain/account-token.js'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  appWithMail,
-  authHarness,
   expectError,
   mailTo,
   me,
@@ -14,31 +10,24 @@ import {
   registerUser,
   setUserFields,
   testClock,
+  useAuthHarness,
 } from './helper.js'
-import { type memoryTransport, tokenOf } from './mail-capture.js'
+import { memoryTransport, tokenOf } from './mail-capture.js'
 
 /** POST /verify-email and /resend-verification (contract 3.7) over inject and a real PostgreSQL. */
 
-let h: AuthHarness
-let app: AuthApp
-let mail: ReturnType<typeof memoryTransport>
+const mail = memoryTransport()
 const clock = testClock()
 
-beforeAll(async () => {
-  h = await authHarness()
-  ;({ app, mail } = await appWithMail(h, { now: clock.now }))
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: { now: clock.now, mail } })
 
 const verify = (token: unknown) =>
-  app.inject({ method: 'POST', url: `${AUTH}/verify-email`, payload: { token } })
+  h.app.inject({ method: 'POST', url: `${AUTH}/verify-email`, payload: { token } })
 const resend = (email: unknown) =>
-  app.inject({ method: 'POST', url: `${AUTH}/resend-verification`, payload: { email } })
+  h.app.inject({ method: 'POST', url: `${AUTH}/resend-verification`, payload: { email } })
 
 async function registeredWithToken(overrides: Record<string, unknown> = {}) {
-  const user = await registerUser(app, overrides)
+  const user = await registerUser(h.app, overrides)
   const sent = await mailTo(mail, user.email, /confirm|bestätige/i)
   return { user, sent, token: tokenOf(sent.text, 'verify-email') }
 }
@@ -71,11 +60,11 @@ describe('register queues a verification mail', () => {
 describe('POST /verify-email', () => {
   it('answers { success: true } with no data, sets emailVerified, and a used token again still succeeds', async () => {
     const { user, token } = await registeredWithToken()
-    expect((await me(app, user.accessToken)).json().data.emailVerified).toBe(false)
+    expect((await me(h.app, user.accessToken)).json().data.emailVerified).toBe(false)
     const res = await verify(token)
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual({ success: true })
-    expect((await me(app, user.accessToken)).json().data.emailVerified).toBe(true)
+    expect((await me(h.app, user.accessToken)).json().data.emailVerified).toBe(true)
     const again = await verify(token.toUpperCase())
     expect(again.statusCode, again.body).toBe(200)
     expect(again.json()).toEqual({ success: true })
@@ -105,7 +94,7 @@ describe('POST /verify-email', () => {
     } finally {
       clock.advance(-(86_400_000 + 1000))
     }
-    expect((await me(app, user.accessToken)).json().data.emailVerified).toBe(false)
+    expect((await me(h.app, user.accessToken)).json().data.emailVerified).toBe(false)
   })
 
   it('a new token (resend) invalidates the older one', async () => {
@@ -127,7 +116,11 @@ describe('POST /verify-email', () => {
     ['an extra field', { token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', admin: true }],
     ['an array', [{ token: '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e' }]],
   ])('bad input (%s) is a 400 VALIDATION_FAILED envelope', async (_name, payload) => {
-    const res = await app.inject({ method: 'POST', url: `${AUTH}/verify-email`, payload: payload as object })
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `${AUTH}/verify-email`,
+      payload: payload as object,
+    })
     expectError(res, 400, 'VALIDATION_FAILED')
   })
 })
@@ -136,12 +129,12 @@ describe('POST /resend-verification', () => {
   const MESSAGE = { success: true, data: { message: 'Verification email sent (if account exists)' } }
 
   it('always answers 200 with the contract’s message; only an existing, active, unverified account gets mail', async () => {
-    const unverified = await registerUser(app)
+    const unverified = await registerUser(h.app)
     const verified = await registeredWithToken()
     expect((await verify(verified.token)).statusCode).toBe(200)
-    const suspended = await registerUser(app)
+    const suspended = await registerUser(h.app)
     await setUserFields(h, suspended.userId, { status: 'SUSPENDED' })
-    await app.mailOutbox.idle()
+    await h.app.mailOutbox.idle()
     mail.mails.length = 0
 
     const emails = [unverified.email, verified.user.email, suspended.email, `nobody${Date.now()}@example.com`]
@@ -150,7 +143,7 @@ describe('POST /resend-verification', () => {
       expect(res.statusCode, res.body).toBe(200)
       expect(res.json()).toEqual(MESSAGE)
     }
-    await app.mailOutbox.idle()
+    await h.app.mailOutbox.idle()
     expect(mail.mails.map((m) => m.to)).toEqual([unverified.email])
     const skipped = await query<{ status: string; requested_email: string | null }>(
       h,
@@ -168,7 +161,7 @@ describe('POST /resend-verification', () => {
     ['an extra field', { email: 'a@example.com', x: 1 }],
   ])('bad input (%s) is a 400 VALIDATION_FAILED envelope', async (_name, payload) => {
     expectError(
-      await app.inject({ method: 'POST', url: `${AUTH}/resend-verification`, payload }),
+      await h.app.inject({ method: 'POST', url: `${AUTH}/resend-verification`, payload }),
       400,
       'VALIDATION_FAILED',
     )

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AUTH, type AuthApp, type AuthHarness, appWithMail, authHarness, registerUser } from './helper.js'
-import type { memoryTransport } from './mail-capture.js'
+import { describe, expect, it } from 'vitest'
+import { AUTH, registerUser, useAuthHarness } from './helper.js'
+import { memoryTransport } from './mail-capture.js'
 
 /**
  * forgot-password must not tell whether an account exists: the same status, body and headers, and
@@ -10,20 +10,12 @@ import type { memoryTransport } from './mail-capture.js'
  * machine noise falls on both alike; the medians of 50 calls each must be within 5 ms.
  */
 
-let h: AuthHarness
-let app: AuthApp
-let mail: ReturnType<typeof memoryTransport>
+const mail = memoryTransport()
 
-beforeAll(async () => {
-  h = await authHarness()
-  ;({ app, mail } = await appWithMail(h))
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness({ app: { mail } })
 
 const forgot = (email: string) =>
-  app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload: { email } })
+  h.app.inject({ method: 'POST', url: `${AUTH}/forgot-password`, payload: { email } })
 
 /** Headers that must match: all but the per-request id and the clock. */
 const stableHeaders = (headers: Record<string, unknown>) =>
@@ -36,7 +28,7 @@ const median = (xs: number[]) => {
 
 describe('forgot-password: a real and an unknown e-mail look the same', () => {
   it('same status, body and headers; medians within 5 ms over 50 calls each', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const unknown = `nobody.${Date.now()}@example.com`
     const real = await forgot(user.email)
     const ghost = await forgot(unknown)
@@ -59,7 +51,7 @@ describe('forgot-password: a real and an unknown e-mail look the same', () => {
     expect(Math.abs(r - g), `medians: real ${r.toFixed(2)} ms, unknown ${g.toFixed(2)} ms`).toBeLessThan(5)
 
     // And the real one did get its mails (the newest link voids the older ones).
-    await app.mailOutbox.idle()
+    await h.app.mailOutbox.idle()
     expect(mail.mails.filter((m) => m.to === user.email && /reset/i.test(m.subject)).length).toBe(51)
     expect(mail.mails.some((m) => m.to === unknown)).toBe(false)
   })

@@ -1,7 +1,13 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type GeoLookup, rowsOf } from '@bio/service-kit'
-import { type AppHarness, appHarness, migratedTestDatabase } from '@bio/service-kit/testing'
+import {
+  type AppHarness,
+  type HarnessHandle,
+  serviceHarness,
+  type UseHarnessOptions,
+  useHarness,
+} from '@bio/service-kit/testing'
 import { eq, type SQL, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -56,16 +62,13 @@ export type AuthHarness = AppHarness<
 >
 
 /** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
-export async function authHarness(): Promise<AuthHarness> {
-  const migrated = await migratedTestDatabase(
-    'auth',
-    (url) => testConfig({}, url).db,
+export function authHarness(): Promise<AuthHarness> {
+  return serviceHarness({
+    prefix: 'auth',
+    databaseConfig: (url) => testConfig({}, url).db,
     schema,
-    MIGRATIONS_FOLDER,
-  )
-  return appHarness(
-    migrated,
-    (options: NonNullable<Parameters<AuthHarness['build']>[0]>) =>
+    migrationsFolder: MIGRATIONS_FOLDER,
+    build: (options: AuthBuildOptions, migrated) =>
       buildAuthApp({
         config: testConfig({ RATE_LIMIT_ENABLED: 'false', ...options.env }, migrated.testDb.url),
         database: migrated.database,
@@ -75,9 +78,19 @@ export async function authHarness(): Promise<AuthHarness> {
         logger: false,
         mailTransport: options.mail ?? memoryTransport(),
       }),
-    {},
-  )
+    defaults: {},
+  })
 }
+
+export type AuthBuildOptions = NonNullable<Parameters<AuthHarness['build']>[0]>
+export type AuthHarnessHandle = HarnessHandle<AuthSchema, AuthBuildOptions, AuthApp>
+
+/**
+ * This file's harness: registers the beforeAll/afterAll that make and drop its database, builds
+ * the default app (`options.app`, or none with `app: false`) and returns the handle tests read.
+ */
+export const useAuthHarness = (options?: UseHarnessOptions<AuthBuildOptions>): AuthHarnessHandle =>
+  useHarness(authHarness, options)
 
 let counter = 0
 /** A valid registration body with a unique e-mail. */
@@ -94,6 +107,8 @@ export function newUser(overrides: Record<string, unknown> = {}) {
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers for the route tests.
+
+export { type ErrorBodyShape, expectError, testClock } from '@bio/service-kit/testing'
 
 export const AUTH = '/api/v1/auth'
 export const REFRESH_COOKIE_NAME = 'biore_refresh'
@@ -127,43 +142,6 @@ export function rawRefreshCookie(res: LightMyRequestResponse): string | undefine
   const header = res.headers['set-cookie']
   const lines = header === undefined ? [] : Array.isArray(header) ? header : [String(header)]
   return lines.find((l) => l.startsWith(`${REFRESH_COOKIE_NAME}=`))
-}
-
-export interface ErrorBodyShape {
-  code: string
-  message: string
-  i18nKey: string
-  correlationId: string
-  i18nVars?: Record<string, string | number>
-  details?: { field?: string; message: string; rule?: string }[]
-}
-
-/**
- * Asserts the error envelope: the status, `success: false`, a non-empty code/message/i18nKey, a
- * correlationId equal to the `x-request-id` response header, and nothing else at the top level.
- */
-export function expectError(
-  res: LightMyRequestResponse,
-  status: number,
-  code?: string,
-  i18nKey?: string,
-): ErrorBodyShape {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/json/)
-  const body = res.json() as { success: unknown; error: ErrorBodyShape }
-  expect(Object.keys(body).sort()).toEqual(['error', 'success'])
-  expect(body.success).toBe(false)
-  const { error } = body
-  expect(typeof error.code).toBe('string')
-  expect(error.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
-  expect(typeof error.message).toBe('string')
-  expect(error.message.length).toBeGreaterThan(0)
-  expect(typeof error.i18nKey).toBe('string')
-  expect(error.i18nKey).toMatch(/^[a-z0-9_]+(\.[a-z0-9_]+)+$/)
-  expect(error.correlationId).toBe(res.headers['x-request-id'])
-  if (code !== undefined) expect(error.code).toBe(code)
-  if (i18nKey !== undefined) expect(error.i18nKey).toBe(i18nKey)
-  return error
 }
 
 /** Status, headers and body of an answer, less what differs on every request by design (id, date). */
@@ -239,20 +217,6 @@ export async function sessionsOf(h: AuthHarness, userId: string): Promise<Refres
 
 export async function setUserFields(h: AuthHarness, id: string, fields: Partial<UserRow>): Promise<void> {
   await h.database.db.update(users).set(fields).where(eq(users.id, id))
-}
-
-/** A clock the app reads on each call; tests move it. */
-export function testClock(start = new Date()) {
-  let current = start.getTime()
-  return {
-    now: () => new Date(current),
-    set: (d: Date) => {
-      current = d.getTime()
-    },
-    advance: (ms: number) => {
-      current += ms
-    },
-  }
 }
 
 /** Deletes a user row (its refresh sessions go with it: ON DELETE CASCADE). */

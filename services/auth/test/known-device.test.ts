@@ -1,11 +1,8 @@
 import { freshClientIp } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   bearer,
   DEVICE_COOKIE_NAME,
   deviceCookieOf,
@@ -16,6 +13,7 @@ import {
   refreshWithCookie,
   registerUser,
   testClock,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -25,16 +23,7 @@ import {
  * All on a real PostgreSQL with an injected clock.
  */
 
-let h: AuthHarness
-let registrar: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  registrar = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 const WRONG = 'Wrong-Password-1'
 const SECOND = 1000
@@ -52,13 +41,13 @@ async function throttledApp(env: Record<string, string>, start: string) {
 
 describe('the cookie', () => {
   it('is set on register, sign-in and refresh: HttpOnly, SameSite=Strict, auth routes only, long-lived, no e-mail in it', async () => {
-    const user = await registerUser(registrar)
-    const reg = await registrar.inject({
+    const user = await registerUser(h.app)
+    const reg = await h.app.inject({
       method: 'POST',
       url: `${AUTH}/login`,
       payload: { email: user.email, password: user.password },
     })
-    for (const res of [reg, await refreshWithCookie(registrar, refreshCookieOf(reg)!.value)]) {
+    for (const res of [reg, await refreshWithCookie(h.app, refreshCookieOf(reg)!.value)]) {
       const cookie = deviceCookieOf(res)
       expect(cookie, res.body).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth' })
       expect(cookie!.maxAge).toBeGreaterThanOrEqual(180 * 86_400)
@@ -66,15 +55,9 @@ describe('the cookie', () => {
       expect(cookie!.value).not.toContain(user.email.split('@')[0]!)
     }
     // The device keeps its id across sign-ins: its counter stays the same.
-    const again = await loginFrom(
-      registrar,
-      user.email,
-      user.password,
-      '127.0.0.1',
-      deviceCookieOf(reg)!.value,
-    )
+    const again = await loginFrom(h.app, user.email, user.password, '127.0.0.1', deviceCookieOf(reg)!.value)
     expect(deviceCookieOf(again)!.value).toBe(deviceCookieOf(reg)!.value)
-    expectError(await loginFrom(registrar, user.email, WRONG, '127.0.0.1'), 401, 'INVALID_CREDENTIALS')
+    expectError(await loginFrom(h.app, user.email, WRONG, '127.0.0.1'), 401, 'INVALID_CREDENTIALS')
   })
 })
 
@@ -82,7 +65,7 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
   it('does not keep out the owner with a device cookie; without one the owner waits a bounded time', async () => {
     // Defaults: 5 in a row lock a network for 900 s; past 20 attempts, waits up to 60 s.
     const { app, clock } = await throttledApp({}, '2026-09-01T00:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     let device = deviceCookieOf(await loginFrom(app, user.email, user.password, freshClientIp(1)))!.value
     // The attacker: 18 networks, at most 85 guesses an hour, striking again as soon as
     // retry-after allows, and leaving a network alone while it is locked.
@@ -124,7 +107,7 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
   it('a network polling through the delay locks itself: refused attempts count on it', async () => {
     const env = { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '2', LOGIN_SLOWDOWN_MAX_SECONDS: '60' }
     const { app, clock } = await throttledApp(env, '2026-09-02T00:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     // Ten guesses from ten networks, each as soon as allowed: the e-mail's delay is at its 60 s.
     for (let guesses = 0; guesses < 10; ) {
       const res = await loginFrom(app, user.email, WRONG, freshClientIp(1))
@@ -149,7 +132,7 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
 
   it('a device cookie is counted per device: wrong passwords with it lock that device only', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '3' }, '2026-09-03T00:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const device = deviceCookieOf(await loginFrom(app, user.email, user.password, freshClientIp(1)))!.value
     const ip = freshClientIp(1)
     for (let i = 0; i < 3; i++)
@@ -168,10 +151,10 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
       { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '2' },
       '2026-09-04T00:00:00Z',
     )
-    const other = await registerUser(registrar)
+    const other = await registerUser(h.app)
     const foreign = deviceCookieOf(await loginFrom(app, other.email, other.password, freshClientIp(1)))!.value
     const forged = `${foreign.split('.')[0]}.${'A'.repeat(43)}`
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ghost = `ghost.${Date.now()}@example.com`
     const codes: string[] = []
     for (const cookie of [foreign, forged, foreign, forged, foreign, forged]) {
@@ -189,7 +172,7 @@ describe('an attacker keeping the e-mail delayed from many networks', () => {
   it('change-password, which counts on the throttle too, skips the delay with the device cookie only', async () => {
     const env = { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '2' }
     const { app, clock } = await throttledApp(env, '2026-09-05T00:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const signedIn = await loginFrom(app, user.email, user.password, freshClientIp(1))
     const device = deviceCookieOf(signedIn)!.value
     const accessToken = signedIn.json().data.accessToken as string

@@ -1,6 +1,6 @@
 import { freshClientIp } from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AUTH, type AuthApp, type AuthHarness, authHarness, newUser } from './helper.js'
+import { AUTH, newUser, useAuthHarness } from './helper.js'
 
 /**
  * The sign-in throttle over real HTTP, behind a trusted proxy (TRUST_PROXY=true, the client's
@@ -8,20 +8,19 @@ import { AUTH, type AuthApp, type AuthHarness, authHarness, newUser } from './he
  * and the owner from another network signs in and gets the refresh cookie.
  */
 
-let h: AuthHarness
-let app: AuthApp
 let base: string
 
+const h = useAuthHarness({
+  app: { env: { TRUST_PROXY: 'true', LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '600' } },
+})
+
 beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build({ env: { TRUST_PROXY: 'true', LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '600' } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
+  await h.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = h.app.server.address()
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
 })
 afterAll(async () => {
-  await app?.close()
-  await h?.close()
+  await h.app?.close()
 })
 
 const post = (path: string, body: unknown, clientIp: string) =>

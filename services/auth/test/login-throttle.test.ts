@@ -3,14 +3,11 @@ import { freshClientIp } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loginThrottlesRepository } from '../src/db/login-throttles-repository.js'
 import { loginThrottles } from '../src/db/schema.js'
 import { clearLoginFailures } from '../src/domain/login-throttle.js'
 import {
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   loginFrom,
   observableAnswer,
@@ -18,6 +15,7 @@ import {
   sessionsOf,
   TEST_THROTTLE_SECRET,
   testClock,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -26,16 +24,7 @@ import {
  * attacker can put on the owner.
  */
 
-let h: AuthHarness
-let registrar: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  registrar = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 function expectThrottled(res: LightMyRequestResponse, retryAfterSeconds?: number): number {
   const error = expectError(res, 401, 'ACCOUNT_LOCKED', 'auth.login.account_locked')
@@ -56,7 +45,7 @@ async function throttledApp(env: Record<string, string>, start: string) {
 describe('per (e-mail, network): the tight lock', () => {
   it('locks after LOGIN_LOCK_THRESHOLD attempts from one network, even for the right password', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '3' }, '2026-07-01T10:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const attacker = freshClientIp(1)
     for (let i = 0; i < 3; i++)
       expectError(await loginFrom(app, user.email, WRONG, attacker), 401, 'INVALID_CREDENTIALS')
@@ -67,7 +56,7 @@ describe('per (e-mail, network): the tight lock', () => {
 
   it('the owner from another network signs in while the attacker’s network is locked', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '3' }, '2026-07-01T11:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const attacker = freshClientIp(1)
     for (let i = 0; i < 5; i++) await loginFrom(app, user.email, WRONG, attacker)
     expectThrottled(await loginFrom(app, user.email, user.password, attacker))
@@ -79,7 +68,7 @@ describe('per (e-mail, network): the tight lock', () => {
 
   it('an IPv6 client is counted by its /64: hopping addresses inside it does not help', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '2' }, '2026-07-01T12:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     await loginFrom(app, user.email, WRONG, '2001:db8:1:2::1')
     await loginFrom(app, user.email, WRONG, '2001:db8:1:2:ffff::9')
     expectThrottled(await loginFrom(app, user.email, user.password, '2001:0db8:0001:0002::77'))
@@ -91,7 +80,7 @@ describe('per (e-mail, network): the tight lock', () => {
       { LOGIN_LOCK_THRESHOLD: '3', LOGIN_LOCK_SECONDS: '600' },
       '2026-07-02T10:00:00Z',
     )
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ip = freshClientIp(1)
     for (let i = 0; i < 3; i++) await loginFrom(app, user.email, WRONG, ip)
     clock.advance(599_000)
@@ -104,7 +93,7 @@ describe('per (e-mail, network): the tight lock', () => {
 
   it('a success clears the network’s counter, so only failures in a row lock it', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '3' }, '2026-07-03T10:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ip = freshClientIp(1)
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 2; i++) await loginFrom(app, user.email, WRONG, ip)
@@ -114,7 +103,7 @@ describe('per (e-mail, network): the tight lock', () => {
 
   it('parallel guesses cannot slip past the limit: attempts are counted before the hash is checked', async () => {
     const { app } = await throttledApp({ LOGIN_LOCK_THRESHOLD: '3' }, '2026-07-04T10:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ip = freshClientIp(1)
     const results = await Promise.all(Array.from({ length: 10 }, () => loginFrom(app, user.email, WRONG, ip)))
     const codes = results.map((r) => r.json().error.code).sort()
@@ -132,7 +121,7 @@ describe('per e-mail: the loose, growing delay', () => {
 
   it('past LOGIN_SLOWDOWN_AFTER failures from any networks, each one delays the next: 1, 2, 4, 8, 8 s', async () => {
     const { app, clock } = await throttledApp(env, '2026-07-05T10:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     for (let i = 0; i < 4; i++)
       expectError(await loginFrom(app, user.email, WRONG, freshClientIp(1)), 401, 'INVALID_CREDENTIALS')
     for (const delay of [1, 2, 4, 8, 8]) {
@@ -147,7 +136,7 @@ describe('per e-mail: the loose, growing delay', () => {
 
   it('a network where the owner signed in before is trusted and skips the delay', async () => {
     const { app } = await throttledApp(env, '2026-07-06T10:00:00Z')
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const home = freshClientIp(1)
     expect((await loginFrom(app, user.email, user.password, home)).statusCode).toBe(200)
     for (let i = 0; i < 8; i++) await loginFrom(app, user.email, WRONG, freshClientIp(1))
@@ -160,7 +149,7 @@ describe('per e-mail: the loose, growing delay', () => {
       { ...env, LOGIN_FAILURE_MEMORY_SECONDS: '3600' },
       '2026-07-07T10:00:00Z',
     )
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     for (let i = 0; i < 4; i++) await loginFrom(app, user.email, WRONG, freshClientIp(1))
     clock.advance(3_600_000)
     // Four more failures are within the free budget again.
@@ -176,7 +165,7 @@ describe('known and unknown e-mails', () => {
       { LOGIN_LOCK_THRESHOLD: '3', LOGIN_SLOWDOWN_AFTER: '5', LOGIN_SLOWDOWN_MAX_SECONDS: '4' },
       '2026-07-10T10:00:00Z',
     )
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ghost = `ghost.${Date.now()}@example.com`
     const home = freshClientIp(1)
     // Each step: which network, and whether the clock moves first. While the throttle refuses,
@@ -209,7 +198,7 @@ describe('clearing and storage', () => {
       { LOGIN_LOCK_THRESHOLD: '2', LOGIN_SLOWDOWN_AFTER: '2' },
       '2026-07-08T10:00:00Z',
     )
-    const user = await registerUser(registrar)
+    const user = await registerUser(h.app)
     const ip = freshClientIp(1)
     for (let i = 0; i < 2; i++) await loginFrom(app, user.email, WRONG, ip)
     await loginFrom(app, user.email, WRONG, freshClientIp(1))

@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { argon2Hasher, type PasswordHasher } from '../src/domain/password-hasher.js'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   DEVICE_COOKIE_NAME,
   deviceCookieOf,
   observableAnswer,
   registerUser,
   testClock,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -31,10 +29,6 @@ const LOCKED_STEPS = 2
 const PAIRS = 8
 const argon2 = testConfig().argon2
 
-let h: AuthHarness
-let app: AuthApp
-let counted: ReturnType<typeof countingHasher>
-let realHasher: PasswordHasher
 /** Another account's known-device cookie, sent with every step: both sides check it alike. */
 let foreignDevice: string
 
@@ -54,27 +48,26 @@ function countingHasher(inner: PasswordHasher) {
   return { hasher, calls }
 }
 
-beforeAll(async () => {
-  h = await authHarness()
-  realHasher = argon2Hasher(argon2)
-  counted = countingHasher(realHasher)
-  const clock = testClock(new Date('2026-08-01T10:00:00Z'))
-  app = await h.build({
+const realHasher = argon2Hasher(argon2)
+const counted = countingHasher(realHasher)
+const clock = testClock(new Date('2026-08-01T10:00:00Z'))
+const h = useAuthHarness({
+  app: {
     hasher: counted.hasher,
     now: clock.now,
     env: { LOGIN_LOCK_THRESHOLD: String(THRESHOLD), LOGIN_SLOWDOWN_AFTER: '1000' },
-  })
-  const other = await registerUser(app)
-  const signedIn = await app.inject({
+  },
+})
+
+beforeAll(async () => {
+  const other = await registerUser(h.app)
+  const signedIn = await h.app.inject({
     method: 'POST',
     url: `${AUTH}/login`,
     payload: { email: other.email, password: other.password },
     remoteAddress: '203.0.113.9',
   })
   foreignDevice = deviceCookieOf(signedIn)!.value
-})
-afterAll(async () => {
-  await h?.close()
 })
 
 const median = (xs: number[]) => {
@@ -92,7 +85,7 @@ interface Step {
 async function step(email: string, password: string): Promise<Step> {
   const before = counted.calls.verify
   const started = process.hrtime.bigint()
-  const res = await app.inject({
+  const res = await h.app.inject({
     method: 'POST',
     url: `${AUTH}/login`,
     payload: { email, password },
@@ -117,7 +110,7 @@ describe('sign-in answers for a known and an unknown e-mail, through the whole s
     const dummy = await realHasher.hash('Some-Password-1')
 
     for (let pair = 0; pair < PAIRS; pair++) {
-      const user = await registerUser(app)
+      const user = await registerUser(h.app)
       const ghost = `nobody.${pair}.${Date.now()}@example.com`
       for (const [i, password] of sequence(user.password).entries()) {
         // Alternate which side goes first, so drift hits both alike.

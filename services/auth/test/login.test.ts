@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { argon2Hasher } from '../src/domain/password-hasher.js'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   login,
   me,
@@ -14,19 +11,11 @@ import {
   registerUser,
   sessionsOf,
   setUserFields,
+  useAuthHarness,
   userById,
 } from './helper.js'
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 const withoutCorrelation = (body: { error: Record<string, unknown> }) => {
   const { correlationId: _c, ...rest } = body.error
@@ -35,8 +24,8 @@ const withoutCorrelation = (body: { error: Record<string, unknown> }) => {
 
 describe('POST /login: success', () => {
   it('answers 200 { accessToken, expiresIn: 900 } with a fresh refresh cookie', async () => {
-    const user = await registerUser(app)
-    const res = await login(app, user.email, user.password)
+    const user = await registerUser(h.app)
+    const res = await login(h.app, user.email, user.password)
     expect(res.statusCode, res.body).toBe(200)
     const body = res.json()
     expect(body.success).toBe(true)
@@ -51,14 +40,14 @@ describe('POST /login: success', () => {
     expect(token).not.toBe(user.refreshToken)
     // A second session exists, and both the new access and refresh tokens work.
     expect(await sessionsOf(h, user.userId)).toHaveLength(2)
-    expect((await me(app, body.data.accessToken)).json().data.id).toBe(user.userId)
-    expect((await refreshWithCookie(app, token)).statusCode).toBe(200)
+    expect((await me(h.app, body.data.accessToken)).json().data.id).toBe(user.userId)
+    expect((await refreshWithCookie(h.app, token)).statusCode).toBe(200)
   })
 
   it('records lastLoginAt from the injected clock', async () => {
     const at = new Date('2026-06-01T12:00:00.000Z')
     const clocked = await h.build({ now: () => at })
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     expect((await userById(h, user.userId))!.lastLoginAt).toBeNull()
     expectError(await login(clocked, user.email, 'Wrong-Password1'), 401, 'INVALID_CREDENTIALS')
     expect((await login(clocked, user.email, user.password)).statusCode).toBe(200)
@@ -67,14 +56,14 @@ describe('POST /login: success', () => {
   })
 
   it('matches the e-mail case-insensitively and ignores surrounding spaces', async () => {
-    const user = await registerUser(app)
-    const res = await login(app, `  ${user.email.toUpperCase()} `, user.password)
+    const user = await registerUser(h.app)
+    const res = await login(h.app, `  ${user.email.toUpperCase()} `, user.password)
     expect(res.statusCode, res.body).toBe(200)
   })
 
   it('accepts captchaToken and the deprecated turnstileToken', async () => {
-    const user = await registerUser(app)
-    const res = await app.inject({
+    const user = await registerUser(h.app)
+    const res = await h.app.inject({
       method: 'POST',
       url: `${AUTH}/login`,
       payload: { email: user.email, password: user.password, captchaToken: 'c', turnstileToken: 't' },
@@ -83,8 +72,8 @@ describe('POST /login: success', () => {
   })
 
   it('records the User-Agent and the masked client IP on the session', async () => {
-    const user = await registerUser(app)
-    const res = await app.inject({
+    const user = await registerUser(h.app)
+    const res = await h.app.inject({
       method: 'POST',
       url: `${AUTH}/login`,
       payload: { email: user.email, password: user.password },
@@ -97,7 +86,7 @@ describe('POST /login: success', () => {
     expect(created?.ipMasked).toBe('203.0.113.***')
   })
   it('re-hashes a password made with other argon2 parameters on the next login', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const before = (await userById(h, user.userId))!.passwordHash!
     expect(before).toContain('m=1024,t=1,p=1')
     const stronger = await h.build({
@@ -115,9 +104,9 @@ describe('POST /login: success', () => {
 
 describe('POST /login: failures', () => {
   it('gives identical 401 bodies for an unknown e-mail and a wrong password', async () => {
-    const user = await registerUser(app)
-    const unknown = await login(app, `nobody${Date.now()}@example.com`, user.password)
-    const wrong = await login(app, user.email, 'Not-The-Password1')
+    const user = await registerUser(h.app)
+    const unknown = await login(h.app, `nobody${Date.now()}@example.com`, user.password)
+    const wrong = await login(h.app, user.email, 'Not-The-Password1')
     const a = expectError(unknown, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
     const b = expectError(wrong, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
     expect(a.correlationId).not.toBe(b.correlationId)
@@ -128,14 +117,14 @@ describe('POST /login: failures', () => {
   })
 
   it('gives INVALID_CREDENTIALS for an account without a password (e.g. OAuth-only)', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     await setUserFields(h, user.userId, { passwordHash: null })
-    expectError(await login(app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
+    expectError(await login(h.app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
   })
 
   it('does not create a session on failure', async () => {
-    const user = await registerUser(app)
-    await login(app, user.email, 'Wrong-Password1')
+    const user = await registerUser(h.app)
+    await login(h.app, user.email, 'Wrong-Password1')
     expect(await sessionsOf(h, user.userId)).toHaveLength(1)
   })
 })
@@ -147,12 +136,12 @@ describe('POST /login: account status', () => {
   ] as const)(
     '%s: its own 401 with the right password, INVALID_CREDENTIALS with a wrong one',
     async (status, code, key) => {
-      const user = await registerUser(app)
+      const user = await registerUser(h.app)
       await setUserFields(h, user.userId, { status })
-      const right = await login(app, user.email, user.password)
+      const right = await login(h.app, user.email, user.password)
       expectError(right, 401, code, key)
       expect(refreshCookieOf(right)).toBeUndefined()
-      const wrong = await login(app, user.email, 'Wrong-Password1')
+      const wrong = await login(h.app, user.email, 'Wrong-Password1')
       expectError(wrong, 401, 'INVALID_CREDENTIALS', 'auth.login.invalid_credentials')
       expect(await sessionsOf(h, user.userId)).toHaveLength(1)
       expect((await userById(h, user.userId))!.lastLoginAt).toBeNull()
@@ -162,9 +151,9 @@ describe('POST /login: account status', () => {
   it.each(['BANNED', 'DELETED'] as const)(
     '%s: INVALID_CREDENTIALS even with the right password',
     async (status) => {
-      const user = await registerUser(app)
+      const user = await registerUser(h.app)
       await setUserFields(h, user.userId, { status })
-      expectError(await login(app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
+      expectError(await login(h.app, user.email, user.password), 401, 'INVALID_CREDENTIALS')
       expect(await sessionsOf(h, user.userId)).toHaveLength(1)
     },
   )

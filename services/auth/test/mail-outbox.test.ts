@@ -9,15 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'
 import { pruneMailOutbox } from '../src/domain/retention.js'
 import { smtpTransport } from '../src/mail/mail-transport.js'
-import {
-  type AuthHarness,
-  authHarness,
-  fastHasher,
-  query,
-  registerUser,
-  testClock,
-  testConfig,
-} from './helper.js'
+import { fastHasher, query, registerUser, testClock, testConfig, useAuthHarness } from './helper.js'
 import { type SmtpSink, smtpSink, tokenOf } from './mail-capture.js'
 
 /**
@@ -26,16 +18,15 @@ import { type SmtpSink, smtpSink, tokenOf } from './mail-capture.js'
  * SMTP is down, exactly-once delivery across two instances, and the `.eml` fallback.
  */
 
-let h: AuthHarness
 let sink: SmtpSink
 const NO_POLL = { MAIL_POLL_INTERVAL_MS: '600000', MAIL_RETRY_BASE_MS: '50' }
 
+const h = useAuthHarness({ app: false })
+
 beforeAll(async () => {
-  h = await authHarness()
   sink = await smtpSink()
 })
 afterAll(async () => {
-  await h?.close()
   await sink?.stop()
 })
 // Every sender over this database competes for its rows: each test stops the ones it started.

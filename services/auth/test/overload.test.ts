@@ -1,17 +1,7 @@
-import { lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
+import { expectShed, lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
-  countUsers,
-  expectError,
-  login,
-  newUser,
-  registerUser,
-} from './helper.js'
+import { describe, expect, it } from 'vitest'
+import { AUTH, type AuthApp, countUsers, login, newUser, registerUser, useAuthHarness } from './helper.js'
 
 /**
  * Load shedding on auth: past OVERLOAD_MAX_EVENT_LOOP_DELAY_MS or OVERLOAD_MAX_HEAP_MB every API
@@ -19,21 +9,7 @@ import {
  * probes stay up, and sign-in works again by itself once the pressure is gone.
  */
 
-let h: AuthHarness
-
-beforeAll(async () => {
-  h = await authHarness()
-})
-afterAll(async () => {
-  await h?.close()
-})
-
-function expectShed(res: LightMyRequestResponse) {
-  expectError(res, 503, 'SERVICE_UNAVAILABLE', 'common.service_unavailable')
-  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
-  expect(res.headers['x-content-type-options']).toBe('nosniff')
-  expect(res.headers['set-cookie']).toBeUndefined()
-}
+const h = useAuthHarness({ app: false })
 
 describe('event-loop lag (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=100)', () => {
   it('sheds logins with the 503 envelope while the loop lags, then signs in again', async () => {

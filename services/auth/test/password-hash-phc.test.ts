@@ -3,18 +3,10 @@ import { join } from 'node:path'
 import { argon2id } from '@noble/hashes/argon2.js'
 import argon2 from 'argon2'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MIGRATIONS_FOLDER } from '../src/db/migrations.js'
 import { formatArgon2Phc, parseArgon2Phc, toStandardOrder } from '../src/domain/phc-argon2.js'
-import {
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
-  login,
-  registerUser,
-  setUserFields,
-  userById,
-} from './helper.js'
+import { login, registerUser, setUserFields, useAuthHarness, userById } from './helper.js'
 
 /**
  * Stored hashes are standard PHC strings that another argon2 implementation can read: checked
@@ -22,16 +14,7 @@ import {
  * with the `argon2` addon that made them. The migration that reorders old hashes is run here too.
  */
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64').replace(/=+$/, '')
 
@@ -50,7 +33,7 @@ const legacyHash = (password: string) =>
 
 describe('stored hashes', () => {
   it('are exactly the standard PHC string an independent argon2id computes', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const stored = (await userById(h, user.userId))!.passwordHash!
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/)
     expect(stored).toBe(independentPhc(stored, user.password))
@@ -58,21 +41,21 @@ describe('stored hashes', () => {
   })
 
   it('an old-order hash still signs in, and the sign-in stores the standard form', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const old = await legacyHash(user.password)
     expect(old).toContain('m=1024,p=1,t=1')
     await setUserFields(h, user.userId, { passwordHash: old })
-    expect((await login(app, user.email, user.password)).statusCode).toBe(200)
+    expect((await login(h.app, user.email, user.password)).statusCode).toBe(200)
     const rewritten = (await userById(h, user.userId))!.passwordHash!
     expect(parseArgon2Phc(rewritten)).toBeDefined()
     expect(rewritten).toBe(independentPhc(rewritten, user.password))
   })
 
   it('an old-order hash with the current parameters is reordered, not hashed again', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const old = await legacyHash(user.password)
     await setUserFields(h, user.userId, { passwordHash: old })
-    expect((await login(app, user.email, user.password)).statusCode).toBe(200)
+    expect((await login(h.app, user.email, user.password)).statusCode).toBe(200)
     // Same salt and digest: only the parameter order changed.
     expect((await userById(h, user.userId))!.passwordHash).toBe(toStandardOrder(old))
     expect(toStandardOrder(old)).not.toBe(old)
@@ -123,7 +106,7 @@ describe('migration 0003 (PHC parameter order)', () => {
   }
 
   it('reorders old hashes in place, leaves others alone, and is idempotent', async () => {
-    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => registerUser(app)))
+    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => registerUser(h.app)))
     const oldA = await legacyHash(a!.password)
     const oldB = (await legacyHash(b!.password)).replace('m=1024,p=1,t=1', 'm=1024,p=4,t=3')
     const bcrypt = '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy'
@@ -151,6 +134,6 @@ describe('migration 0003 (PHC parameter order)', () => {
     expect(afterTwice.map((r) => r.passwordHash)).toEqual(afterOnce.map((r) => r.passwordHash))
 
     // The migrated hash still verifies with the addon, through the route.
-    expect((await login(app, a!.email, a!.password)).statusCode).toBe(200)
+    expect((await login(h.app, a!.email, a!.password)).statusCode).toBe(200)
   })
 })

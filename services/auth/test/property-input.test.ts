@@ -3,18 +3,16 @@ import { HOSTILE_STRINGS, hostileInput } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   expectError,
   login,
   newUser,
   REFRESH_COOKIE_NAME,
   refreshCookieOf,
   registerUser,
+  useAuthHarness,
 } from './helper.js'
 
 /**
@@ -25,18 +23,15 @@ import {
  * (a user per 201 register, a refresh session per issued token pair); no prototype is polluted.
  */
 
-let h: AuthHarness
-let app: AuthApp
 let known: { email: string; password: string }
 
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build({ env: { LOGIN_LOCK_THRESHOLD: '1000000', LOGIN_SLOWDOWN_AFTER: '1000000' } })
-  const user = await registerUser(app)
-  known = { email: user.email, password: user.password }
+const h = useAuthHarness({
+  app: { env: { LOGIN_LOCK_THRESHOLD: '1000000', LOGIN_SLOWDOWN_AFTER: '1000000' } },
 })
-afterAll(async () => {
-  await h?.close()
+
+beforeAll(async () => {
+  const user = await registerUser(h.app)
+  known = { email: user.email, password: user.password }
 })
 
 /** Time budget per route: the properties stop early (passing) rather than overrun the file budget. */
@@ -205,7 +200,7 @@ type RouteName = keyof typeof ROUTES
 
 /** A fresh token pair for the placeholders (its session is counted before the request). */
 async function freshTokens(): Promise<{ access: string; refresh: string }> {
-  const res = await login(app, known.email, known.password)
+  const res = await login(h.app, known.email, known.password)
   expect(res.statusCode, res.body).toBe(200)
   return { access: res.json().data.accessToken, refresh: refreshCookieOf(res)!.value }
 }
@@ -261,7 +256,7 @@ describe.each(Object.keys(ROUTES) as RouteName[])('%s: random and hostile reques
               headers: finalHeaders,
               ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { payload: body }),
             }
-            const res = await app.inject(options)
+            const res = await h.app.inject(options)
 
             expect(res.statusCode, res.body).toBeLessThan(500)
             expect(res.statusCode).toBeGreaterThanOrEqual(200)
@@ -303,7 +298,7 @@ describe('hostile path segments and ids', () => {
           fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE'),
           tracked(async (segments: string[], method: string) => {
             const before = await counts()
-            const res = await app.inject({ method, url: `${AUTH}/${segments.join('/')}` })
+            const res = await h.app.inject({ method, url: `${AUTH}/${segments.join('/')}` })
             expect(res.statusCode, res.body).toBeLessThan(500)
             if (res.statusCode >= 400) expectError(res, res.statusCode)
             expect(await counts()).toEqual(before)

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
   deleteUser,
   expectError,
   login,
@@ -18,28 +15,23 @@ import {
   sessionsOf,
   setUserFields,
   testClock,
+  useAuthHarness,
 } from './helper.js'
 
 const DAY = 86_400_000
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString())
 
-let h: AuthHarness
-let app: AuthApp
+const h = useAuthHarness({ app: { env: { REFRESH_REUSE_GRACE_S: '0' } } })
 
 beforeAll(async () => {
-  h = await authHarness()
   // No grace: a second use of a rotated token is reuse at once (the grace has its own tests below).
-  app = await h.build({ env: { REFRESH_REUSE_GRACE_S: '0' } })
-})
-afterAll(async () => {
-  await h?.close()
 })
 
 describe('POST /refresh: rotation', () => {
   it('via the cookie: 200 { accessToken, expiresIn } and a new, different refresh cookie', async () => {
-    const user = await registerUser(app)
-    const res = await refreshWithCookie(app, user.refreshToken)
+    const user = await registerUser(h.app)
+    const res = await refreshWithCookie(h.app, user.refreshToken)
     expect(res.statusCode, res.body).toBe(200)
     const body = res.json()
     expect(body.success).toBe(true)
@@ -53,19 +45,19 @@ describe('POST /refresh: rotation', () => {
     const next = refreshCookieOf(res)!.value
     expect(next).not.toBe(user.refreshToken)
     expect(res.body).not.toContain(next)
-    expect((await me(app, body.data.accessToken)).json().data.id).toBe(user.userId)
+    expect((await me(h.app, body.data.accessToken)).json().data.id).toBe(user.userId)
   })
 
   it('via body.refreshToken when there is no cookie', async () => {
-    const user = await registerUser(app)
-    const res = await refreshWithBody(app, user.refreshToken)
+    const user = await registerUser(h.app)
+    const res = await refreshWithBody(h.app, user.refreshToken)
     expect(res.statusCode, res.body).toBe(200)
     expect(refreshCookieOf(res)!.value).not.toBe(user.refreshToken)
   })
 
   it('links the old session to the new one, and the new access token names the new session', async () => {
-    const user = await registerUser(app)
-    const res = await refreshWithCookie(app, user.refreshToken)
+    const user = await registerUser(h.app)
+    const res = await refreshWithCookie(h.app, user.refreshToken)
     const next = refreshCookieOf(res)!.value
     const sessions = await sessionsOf(h, user.userId)
     expect(sessions).toHaveLength(2)
@@ -79,9 +71,9 @@ describe('POST /refresh: rotation', () => {
   })
 
   it('the cookie wins over the body', async () => {
-    const a = await registerUser(app)
-    const b = await registerUser(app)
-    const res = await app.inject({
+    const a = await registerUser(h.app)
+    const b = await registerUser(h.app)
+    const res = await h.app.inject({
       method: 'POST',
       url: `${AUTH}/refresh`,
       cookies: { [REFRESH_COOKIE_NAME]: a.refreshToken },
@@ -90,14 +82,14 @@ describe('POST /refresh: rotation', () => {
     expect(res.statusCode, res.body).toBe(200)
     expect(claimsOf(res.json().data.accessToken).sub).toBe(a.userId)
     // b's token was not touched.
-    expect((await refreshWithBody(app, b.refreshToken)).statusCode).toBe(200)
+    expect((await refreshWithBody(h.app, b.refreshToken)).statusCode).toBe(200)
   })
 
   it('a chain of rotations keeps working; only the newest token is live', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     let token = user.refreshToken
     for (let i = 0; i < 4; i++) {
-      const res = await refreshWithCookie(app, token)
+      const res = await refreshWithCookie(h.app, token)
       expect(res.statusCode, res.body).toBe(200)
       token = refreshCookieOf(res)!.value
     }
@@ -109,13 +101,13 @@ describe('POST /refresh: rotation', () => {
 
 describe('POST /refresh: reuse detection', () => {
   it('a rotated token is reuse: 401 REFRESH_TOKEN_REUSED and every session of the user is revoked', async () => {
-    const user = await registerUser(app)
-    const second = refreshCookieOf(await login(app, user.email, user.password))!.value
-    const rotated = await refreshWithCookie(app, user.refreshToken)
+    const user = await registerUser(h.app)
+    const second = refreshCookieOf(await login(h.app, user.email, user.password))!.value
+    const rotated = await refreshWithCookie(h.app, user.refreshToken)
     const newest = refreshCookieOf(rotated)!.value
-    const bystander = await registerUser(app)
+    const bystander = await registerUser(h.app)
 
-    const reuse = await refreshWithCookie(app, user.refreshToken)
+    const reuse = await refreshWithCookie(h.app, user.refreshToken)
     expectError(reuse, 401, 'REFRESH_TOKEN_REUSED', 'auth.refresh.token_reuse_detected')
     expect(refreshCookieOf(reuse)).toBeUndefined()
 
@@ -124,27 +116,27 @@ describe('POST /refresh: reuse detection', () => {
     for (const s of sessions) expect(s.revokedAt, s.id).not.toBeNull()
     // The newest token and the other device's token stop working too.
     expectError(
-      await refreshWithCookie(app, newest),
+      await refreshWithCookie(h.app, newest),
       401,
       'INVALID_REFRESH_TOKEN',
       'auth.refresh.invalid_token',
     )
-    expectError(await refreshWithBody(app, second), 401, 'INVALID_REFRESH_TOKEN')
+    expectError(await refreshWithBody(h.app, second), 401, 'INVALID_REFRESH_TOKEN')
     // Another user is not affected.
-    expect((await refreshWithCookie(app, bystander.refreshToken)).statusCode).toBe(200)
+    expect((await refreshWithCookie(h.app, bystander.refreshToken)).statusCode).toBe(200)
   })
 
   it('reuse is detected through the body path too', async () => {
-    const user = await registerUser(app)
-    expect((await refreshWithBody(app, user.refreshToken)).statusCode).toBe(200)
-    expectError(await refreshWithBody(app, user.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
+    const user = await registerUser(h.app)
+    expect((await refreshWithBody(h.app, user.refreshToken)).statusCode).toBe(200)
+    expectError(await refreshWithBody(h.app, user.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
   })
 
   it('two concurrent refreshes with one token, no grace: exactly one 200, the other is reuse', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const results = await Promise.all([
-      refreshWithCookie(app, user.refreshToken),
-      refreshWithCookie(app, user.refreshToken),
+      refreshWithCookie(h.app, user.refreshToken),
+      refreshWithCookie(h.app, user.refreshToken),
     ])
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401])
     expectError(results.find((r) => r.statusCode === 401)!, 401, 'REFRESH_TOKEN_REUSED')
@@ -153,10 +145,10 @@ describe('POST /refresh: reuse detection', () => {
   })
 
   it('five concurrent refreshes with one token: exactly one 200', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const results = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        i % 2 === 0 ? refreshWithCookie(app, user.refreshToken) : refreshWithBody(app, user.refreshToken),
+        i % 2 === 0 ? refreshWithCookie(h.app, user.refreshToken) : refreshWithBody(h.app, user.refreshToken),
       ),
     )
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1)
@@ -198,24 +190,24 @@ describe('POST /refresh: the reuse grace (REFRESH_REUSE_GRACE_S, default 10 s)',
 describe('POST /refresh: invalid tokens', () => {
   it('an unknown token gives 401 INVALID_REFRESH_TOKEN', async () => {
     const error = expectError(
-      await refreshWithCookie(app, 'A'.repeat(43)),
+      await refreshWithCookie(h.app, 'A'.repeat(43)),
       401,
       'INVALID_REFRESH_TOKEN',
       'auth.refresh.invalid_token',
     )
     expect(error.message).toBeTruthy()
-    expectError(await refreshWithBody(app, 'not-a-token'), 401, 'INVALID_REFRESH_TOKEN')
+    expectError(await refreshWithBody(h.app, 'not-a-token'), 401, 'INVALID_REFRESH_TOKEN')
   })
 
   it('no token at all (no cookie, no body, empty body, empty cookie) gives 401', async () => {
-    expectError(await app.inject({ method: 'POST', url: `${AUTH}/refresh` }), 401, 'INVALID_REFRESH_TOKEN')
+    expectError(await h.app.inject({ method: 'POST', url: `${AUTH}/refresh` }), 401, 'INVALID_REFRESH_TOKEN')
     expectError(
-      await app.inject({ method: 'POST', url: `${AUTH}/refresh`, payload: {} }),
+      await h.app.inject({ method: 'POST', url: `${AUTH}/refresh`, payload: {} }),
       401,
       'INVALID_REFRESH_TOKEN',
     )
     expectError(
-      await app.inject({
+      await h.app.inject({
         method: 'POST',
         url: `${AUTH}/refresh`,
         headers: { cookie: `${REFRESH_COOKIE_NAME}=` },
@@ -255,19 +247,23 @@ describe('POST /refresh: invalid tokens', () => {
   })
 
   it('a revoked (logged-out) token gives 401 INVALID_REFRESH_TOKEN', async () => {
-    const user = await registerUser(app)
-    const other = refreshCookieOf(await login(app, user.email, user.password))!.value
-    await app.inject({ method: 'POST', url: `${AUTH}/logout`, payload: { refreshToken: user.refreshToken } })
-    expectError(await refreshWithCookie(app, user.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
+    const user = await registerUser(h.app)
+    const other = refreshCookieOf(await login(h.app, user.email, user.password))!.value
+    await h.app.inject({
+      method: 'POST',
+      url: `${AUTH}/logout`,
+      payload: { refreshToken: user.refreshToken },
+    })
+    expectError(await refreshWithCookie(h.app, user.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
     // Not reuse: the user's other session still works.
-    expect((await refreshWithCookie(app, other)).statusCode).toBe(200)
+    expect((await refreshWithCookie(h.app, other)).statusCode).toBe(200)
   })
 
   it('a token of a deleted user gives 401 INVALID_REFRESH_TOKEN', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     await deleteUser(h, user.userId)
     expect(await sessionsOf(h, user.userId)).toHaveLength(0)
-    expectError(await refreshWithCookie(app, user.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
+    expectError(await refreshWithCookie(h.app, user.refreshToken), 401, 'INVALID_REFRESH_TOKEN')
   })
 })
 
@@ -275,16 +271,16 @@ describe('POST /refresh: account status', () => {
   it.each(['SUSPENDED', 'DEACTIVATED', 'BANNED', 'DELETED'] as const)(
     'a %s user gets 401 REFRESH_ACCOUNT_SUSPENDED and the token is not consumed',
     async (status) => {
-      const user = await registerUser(app)
+      const user = await registerUser(h.app)
       await setUserFields(h, user.userId, { status })
-      const res = await refreshWithCookie(app, user.refreshToken)
+      const res = await refreshWithCookie(h.app, user.refreshToken)
       expectError(res, 401, 'REFRESH_ACCOUNT_SUSPENDED', 'auth.refresh.account_suspended')
       expect(refreshCookieOf(res)).toBeUndefined()
       const [session] = await sessionsOf(h, user.userId)
       expect(session!.rotatedAt).toBeNull()
       // Once the account is active again, the same token still works.
       await setUserFields(h, user.userId, { status: 'ACTIVE' })
-      expect((await refreshWithCookie(app, user.refreshToken)).statusCode).toBe(200)
+      expect((await refreshWithCookie(h.app, user.refreshToken)).statusCode).toBe(200)
     },
   )
 })

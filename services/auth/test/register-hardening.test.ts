@@ -1,34 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { looksReserved, usernameSkeleton } from '../src/lib/username-fold.js'
-import {
-  AUTH,
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
-  countUsers,
-  expectError,
-  newUser,
-  userById,
-} from './helper.js'
+import { AUTH, countUsers, expectError, newUser, useAuthHarness, userById } from './helper.js'
 
 /**
  * Register refuses what would let one user pass for another or smuggle markup: names drawn like a
  * reserved one, URLs that are not http(s), control and bidi characters in free text.
  */
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 const register = (payload: unknown) =>
-  app.inject({ method: 'POST', url: `${AUTH}/register`, payload: payload as object })
+  h.app.inject({ method: 'POST', url: `${AUTH}/register`, payload: payload as object })
 
 /** Asserts a 400 VALIDATION_FAILED naming `field`, and that no user was written. */
 async function expectRefusedField(payload: Record<string, unknown>, field: string) {

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto'
 import { UUID_RE } from '@bio/service-kit/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   countUsers,
   expectError,
   me,
@@ -14,22 +12,14 @@ import {
   refreshCookieOf,
   registerUser,
   sessionsOf,
+  useAuthHarness,
   userById,
   usersByEmail,
 } from './helper.js'
 
-let h: AuthHarness
-let app: AuthApp
+const h = useAuthHarness()
 
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
-
-const register = (payload: unknown, headers: Record<string, string> = {}, target: AuthApp = app) =>
+const register = (payload: unknown, headers: Record<string, string> = {}, target: AuthApp = h.app) =>
   target.inject({ method: 'POST', url: `${AUTH}/register`, payload: payload as object, headers })
 
 describe('POST /register: success', () => {
@@ -72,7 +62,7 @@ describe('POST /register: success', () => {
   })
 
   it('stores only the SHA-256 of the refresh token, in a session bound to the new user', async () => {
-    const { userId, refreshToken, accessToken } = await registerUser(app)
+    const { userId, refreshToken, accessToken } = await registerUser(h.app)
     const sessions = await sessionsOf(h, userId)
     expect(sessions).toHaveLength(1)
     const [session] = sessions
@@ -88,8 +78,8 @@ describe('POST /register: success', () => {
   })
 
   it('signs the new user in: the access token works for /me', async () => {
-    const { userId, accessToken, email } = await registerUser(app)
-    const res = await me(app, accessToken)
+    const { userId, accessToken, email } = await registerUser(h.app)
+    const res = await me(h.app, accessToken)
     expect(res.statusCode).toBe(200)
     expect(res.json().data).toMatchObject({ id: userId, email, status: 'ACTIVE', emailVerified: false })
   })
@@ -111,7 +101,7 @@ describe('POST /register: success', () => {
   })
 
   it('stores a new account as ACTIVE, unverified, with an argon2id hash and its own referral code', async () => {
-    const { userId, password } = await registerUser(app)
+    const { userId, password } = await registerUser(h.app)
     const row = (await userById(h, userId))!
     expect(row.status).toBe('ACTIVE')
     expect(row.emailVerified).toBe(false)
@@ -181,7 +171,7 @@ describe('POST /register: consent and attribution', () => {
   })
 
   it('uses the default policy versions when none are configured', async () => {
-    const { userId } = await registerUser(app)
+    const { userId } = await registerUser(h.app)
     const row = (await userById(h, userId))!
     expect(row.termsVersion).toBe('2026-01-01')
     expect(row.privacyVersion).toBe('2026-01-01')
@@ -221,7 +211,7 @@ describe('POST /register: consent and attribution', () => {
   })
 
   it('leaves the attribution fields null when they are not sent', async () => {
-    const { userId } = await registerUser(app)
+    const { userId } = await registerUser(h.app)
     const row = (await userById(h, userId))!
     expect(row).toMatchObject({
       displayName: null,
@@ -239,11 +229,11 @@ describe('POST /register: consent and attribution', () => {
   })
 
   it('stores the User-Agent as registrationDevice, cut to 512 characters', async () => {
-    const short = await registerUser(app, {}, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' })
+    const short = await registerUser(h.app, {}, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0' })
     expect((await userById(h, short.userId))!.registrationDevice).toBe(
       'Mozilla/5.0 (X11; Linux x86_64) Test/1.0',
     )
-    const long = await registerUser(app, {}, { 'user-agent': `UA/${'x'.repeat(1000)}` })
+    const long = await registerUser(h.app, {}, { 'user-agent': `UA/${'x'.repeat(1000)}` })
     const device = (await userById(h, long.userId))!.registrationDevice!
     expect(device).toHaveLength(512)
     expect(device.startsWith('UA/xxx')).toBe(true)
@@ -266,13 +256,13 @@ describe('POST /register: consent and attribution', () => {
     expect(row.registrationCountry).toBe('TR')
     expect(JSON.stringify(row)).not.toContain('203.0.113')
     // Without a GeoIP database the country is unknown.
-    expect((await userById(h, (await registerUser(app)).userId))!.registrationCountry).toBeNull()
+    expect((await userById(h, (await registerUser(h.app)).userId))!.registrationCountry).toBeNull()
   })
 
   it("sets referred_by from an existing user's referral code", async () => {
-    const referrer = await registerUser(app)
+    const referrer = await registerUser(h.app)
     const code = (await userById(h, referrer.userId))!.referralCode
-    const referred = await registerUser(app, { referralCode: code })
+    const referred = await registerUser(h.app, { referralCode: code })
     expect((await userById(h, referred.userId))!.referredBy).toBe(referrer.userId)
   })
 
@@ -285,7 +275,7 @@ describe('POST /register: consent and attribution', () => {
 
 describe('POST /register: conflicts and policies', () => {
   it('answers 409 EMAIL_TAKEN for a registered e-mail, in any case and with spaces', async () => {
-    const first = await registerUser(app)
+    const first = await registerUser(h.app)
     for (const email of [first.email, first.email.toUpperCase(), `  ${first.email.replace(/^u/, 'U')} `]) {
       const res = await register(newUser({ email }))
       expectError(res, 409, 'EMAIL_TAKEN', 'auth.register.email_taken')
@@ -297,7 +287,7 @@ describe('POST /register: conflicts and policies', () => {
 
   it('answers 409 USERNAME_TAKEN for a taken username in any case', async () => {
     const name = `taken${Date.now()}`.slice(0, 30)
-    await registerUser(app, { username: name })
+    await registerUser(h.app, { username: name })
     const before = await countUsers(h)
     const res = await register(newUser({ username: name.toUpperCase() }))
     expectError(res, 409, 'USERNAME_TAKEN', 'auth.register.username_taken')
@@ -347,8 +337,8 @@ describe('POST /register: conflicts and policies', () => {
   })
 
   it('accepts a password of exactly 8 and of exactly 128 characters', async () => {
-    await registerUser(app, { password: 'Abcdef1!' })
-    await registerUser(app, { password: `Aa1${'z'.repeat(125)}` })
+    await registerUser(h.app, { password: 'Abcdef1!' })
+    await registerUser(h.app, { password: `Aa1${'z'.repeat(125)}` })
   })
 
   it('refuses acceptedTerms=false, acceptedPrivacy=false and missing consents', async () => {

@@ -1,7 +1,7 @@
 import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AuthApp, type AuthHarness, authHarness, registerUser } from './helper.js'
+import { describe, expect, it } from 'vitest'
+import { registerUser, useAuthHarness } from './helper.js'
 
 /**
  * Migration 0002 moves the lockout to login_throttles but keeps users.login_attempts and
@@ -9,16 +9,7 @@ import { type AuthApp, type AuthHarness, authHarness, registerUser } from './hel
  * still read and write them while the new one rolls out. A later release drops them.
  */
 
-let h: AuthHarness
-let app: AuthApp
-
-beforeAll(async () => {
-  h = await authHarness()
-  app = await h.build()
-})
-afterAll(async () => {
-  await h?.close()
-})
+const h = useAuthHarness()
 
 describe('the columns the previous release uses', () => {
   it('still exist after every migration, and its lockout statements still run', async () => {
@@ -31,7 +22,7 @@ describe('the columns the previous release uses', () => {
       'login_attempts',
     ])
     // What the previous release does on a failed and on a successful sign-in.
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     await h.database.db.execute(sql`
       update users set login_attempts = login_attempts + 1, locked_until = now() where id = ${user.userId}`)
     await h.database.db.execute(sql`

@@ -6,14 +6,13 @@ import { buildAuthApp } from '../src/app.js'
 import {
   AUTH,
   type AuthApp,
-  type AuthHarness,
-  authHarness,
   bearer,
   fastHasher,
   newUser,
   query,
   refreshCookieOf,
   testConfig,
+  useAuthHarness,
 } from './helper.js'
 import { memoryTransport, tokenOf } from './mail-capture.js'
 
@@ -23,13 +22,13 @@ import { memoryTransport, tokenOf } from './mail-capture.js'
  * of any table (every row of every table is read back and searched).
  */
 
-let h: AuthHarness
 let app: AuthApp
 let cap: LogCapture
 const mail = memoryTransport()
 
+const h = useAuthHarness({ app: false })
+
 beforeAll(async () => {
-  h = await authHarness()
   cap = captureLogs()
   const config = testConfig(
     { RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'trace', REFRESH_REUSE_GRACE_S: '0' },
@@ -46,7 +45,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await app?.close()
-  await h?.close()
 })
 
 const post = (path: string, payload: object, headers: Record<string, string> = {}) =>

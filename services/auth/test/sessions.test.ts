@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SessionView } from '../src/domain/sessions.js'
 import {
   AUTH,
-  type AuthApp,
-  type AuthHarness,
-  appWithMail,
-  authHarness,
   bearer,
   expectError,
   login,
@@ -15,43 +11,40 @@ import {
   registerUser,
   sessionsOf,
   testClock,
+  useAuthHarness,
 } from './helper.js'
-import type { memoryTransport } from './mail-capture.js'
+import { memoryTransport } from './mail-capture.js'
 
 /** GET /sessions, DELETE /sessions/:id, POST /sessions/revoke-all, and the reuse mail (contract 3.1, 3.8). */
 
-let h: AuthHarness
-let app: AuthApp
-let mail: ReturnType<typeof memoryTransport>
+const mail = memoryTransport()
 const clock = testClock()
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0'
 const SAFARI_IOS =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
 
-beforeAll(async () => {
-  h = await authHarness()
-  ;({ app, mail } = await appWithMail(h, {
+const h = useAuthHarness({
+  app: {
     now: clock.now,
     env: { TRUST_PROXY: 'true', REFRESH_REUSE_GRACE_S: '0' },
-  }))
-})
-afterAll(async () => {
-  await h?.close()
+    mail,
+  },
 })
 
-const list = (token: string) => app.inject({ method: 'GET', url: `${AUTH}/sessions`, headers: bearer(token) })
+const list = (token: string) =>
+  h.app.inject({ method: 'GET', url: `${AUTH}/sessions`, headers: bearer(token) })
 const revoke = (token: string, id: string) =>
-  app.inject({ method: 'DELETE', url: `${AUTH}/sessions/${id}`, headers: bearer(token) })
+  h.app.inject({ method: 'DELETE', url: `${AUTH}/sessions/${id}`, headers: bearer(token) })
 const revokeAll = (token: string) =>
-  app.inject({ method: 'POST', url: `${AUTH}/sessions/revoke-all`, headers: bearer(token) })
+  h.app.inject({ method: 'POST', url: `${AUTH}/sessions/revoke-all`, headers: bearer(token) })
 
 type SessionJson = SessionView
 
 describe('GET /sessions', () => {
   it('lists live sessions with a readable device, the masked IP and which one is current', async () => {
-    const user = await registerUser(app, {}, { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.77' })
+    const user = await registerUser(h.app, {}, { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.77' })
     clock.advance(1000)
-    const phone = await login(app, user.email, user.password, {
+    const phone = await login(h.app, user.email, user.password, {
       'user-agent': SAFARI_IOS,
       'x-forwarded-for': '2001:db8:abcd:12::1',
     })
@@ -80,8 +73,8 @@ describe('GET /sessions', () => {
   })
 
   it('drops rotated, revoked and expired sessions', async () => {
-    const user = await registerUser(app)
-    const rotated = await refreshWithCookie(app, user.refreshToken)
+    const user = await registerUser(h.app)
+    const rotated = await refreshWithCookie(h.app, user.refreshToken)
     const accessToken = rotated.json().data.accessToken as string
     const sessions = (await list(accessToken)).json().data as SessionJson[]
     expect(sessions).toHaveLength(1)
@@ -95,21 +88,21 @@ describe('GET /sessions', () => {
   })
 
   it('needs a bearer token', async () => {
-    expectError(await app.inject({ method: 'GET', url: `${AUTH}/sessions` }), 401)
+    expectError(await h.app.inject({ method: 'GET', url: `${AUTH}/sessions` }), 401)
   })
 })
 
 describe('DELETE /sessions/:id', () => {
   it('revokes another session of the caller: its refresh token stops working', async () => {
-    const user = await registerUser(app)
-    const other = await login(app, user.email, user.password)
+    const user = await registerUser(h.app)
+    const other = await login(h.app, user.email, user.password)
     const otherId = ((await list(user.accessToken)).json().data as SessionJson[]).find(
       (s) => !s.isCurrent,
     )!.id
     const res = await revoke(user.accessToken, otherId)
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual({ success: true })
-    expectError(await refreshWithCookie(app, refreshCookieOf(other)!.value), 401, 'INVALID_REFRESH_TOKEN')
+    expectError(await refreshWithCookie(h.app, refreshCookieOf(other)!.value), 401, 'INVALID_REFRESH_TOKEN')
     expect(((await list(user.accessToken)).json().data as SessionJson[]).map((s) => s.id)).not.toContain(
       otherId,
     )
@@ -117,7 +110,7 @@ describe('DELETE /sessions/:id', () => {
   })
 
   it('refuses the caller’s own session with 400 auth.sessions.cannot_revoke_current', async () => {
-    const user = await registerUser(app)
+    const user = await registerUser(h.app)
     const [own] = (await list(user.accessToken)).json().data as SessionJson[]
     expectError(
       await revoke(user.accessToken, own!.id.toUpperCase()),
@@ -125,25 +118,25 @@ describe('DELETE /sessions/:id', () => {
       'SESSION_CANNOT_REVOKE_CURRENT',
       'auth.sessions.cannot_revoke_current',
     )
-    expect((await refreshWithCookie(app, user.refreshToken)).statusCode).toBe(200)
+    expect((await refreshWithCookie(h.app, user.refreshToken)).statusCode).toBe(200)
   })
 
   it('another user’s session is the same 404 as an unknown one, and stays alive', async () => {
-    const alice = await registerUser(app)
-    const bob = await registerUser(app)
+    const alice = await registerUser(h.app)
+    const bob = await registerUser(h.app)
     const [bobs] = (await list(bob.accessToken)).json().data as SessionJson[]
     const foreign = await revoke(alice.accessToken, bobs!.id)
     const unknown = await revoke(alice.accessToken, '0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e')
     const a = expectError(foreign, 404, 'SESSION_NOT_FOUND', 'auth.sessions.not_found')
     const b = expectError(unknown, 404, 'SESSION_NOT_FOUND')
     expect({ ...a, correlationId: '' }).toEqual({ ...b, correlationId: '' })
-    expect((await refreshWithCookie(app, bob.refreshToken)).statusCode).toBe(200)
+    expect((await refreshWithCookie(h.app, bob.refreshToken)).statusCode).toBe(200)
   })
 
   it.each(['not-a-uuid', '1', 'urn:uuid:0b6f8a47-1c51-4d0c-9d5e-0f1c2b3a4d5e', "' or 1=1 --"])(
     'a malformed id (%s) is a 400 VALIDATION_FAILED envelope',
     async (id) => {
-      const user = await registerUser(app)
+      const user = await registerUser(h.app)
       expectError(await revoke(user.accessToken, encodeURIComponent(id)), 400, 'VALIDATION_FAILED')
     },
   )
@@ -151,12 +144,12 @@ describe('DELETE /sessions/:id', () => {
 
 describe('POST /sessions/revoke-all', () => {
   it('revokes every session but the current one', async () => {
-    const user = await registerUser(app)
-    const others = await Promise.all([1, 2, 3].map(() => login(app, user.email, user.password)))
+    const user = await registerUser(h.app)
+    const others = await Promise.all([1, 2, 3].map(() => login(h.app, user.email, user.password)))
     const res = await revokeAll(user.accessToken)
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toEqual({ success: true })
-    for (const o of others) expectError(await refreshWithCookie(app, refreshCookieOf(o)!.value), 401)
+    for (const o of others) expectError(await refreshWithCookie(h.app, refreshCookieOf(o)!.value), 401)
     const left = (await list(user.accessToken)).json().data as SessionJson[]
     expect(left).toHaveLength(1)
     expect(left[0]!.isCurrent).toBe(true)
@@ -165,9 +158,9 @@ describe('POST /sessions/revoke-all', () => {
 
 describe('refresh-token reuse', () => {
   it('revokes everything and queues a security mail to the owner', async () => {
-    const user = await registerUser(app)
-    expect((await refreshWithCookie(app, user.refreshToken)).statusCode).toBe(200)
-    expectError(await refreshWithCookie(app, user.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
+    const user = await registerUser(h.app)
+    expect((await refreshWithCookie(h.app, user.refreshToken)).statusCode).toBe(200)
+    expectError(await refreshWithCookie(h.app, user.refreshToken), 401, 'REFRESH_TOKEN_REUSED')
     const alert = await mailTo(mail, user.email, /security alert/i)
     expect(alert.text).toMatch(/signed out/)
     expect(alert.html).toContain('<html')

@@ -7,24 +7,14 @@ import {
   validToken,
 } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type AuthApp,
-  type AuthHarness,
-  authHarness,
-  expectError,
-  me,
-  registerUser,
-  TEST_SECRET,
-} from './helper.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { expectError, me, registerUser, TEST_SECRET, useAuthHarness } from './helper.js'
 
 /**
  * The shared attack suite on /me (services/analytics/test/token-attacks.test.ts runs it on
  * identify). auth also holds a verify-only Ed25519 public key here, as during a move to EdDSA.
  */
 
-let h: AuthHarness
-let app: AuthApp
 let ctx: TokenAttackContext
 
 const rowCounts = async () =>
@@ -34,20 +24,17 @@ const rowCounts = async () =>
     ),
   )
 
+const edKeys = edKeyPair()
+const h = useAuthHarness({ app: { env: { JWT_VERIFY_PUBLIC_KEYS: publicPem(edKeys.publicKey) } } })
+
 beforeAll(async () => {
-  h = await authHarness()
-  const edKeys = edKeyPair()
-  app = await h.build({ env: { JWT_VERIFY_PUBLIC_KEYS: publicPem(edKeys.publicKey) } })
-  const user = await registerUser(app)
+  const user = await registerUser(h.app)
   ctx = { secret: TEST_SECRET, issuer: 'bio-re-auth', audience: 'bio-re-api', subject: user.userId, edKeys }
-})
-afterAll(async () => {
-  await h?.close()
 })
 
 describe('/me refuses every forged access token', () => {
   it('(control) accepts a well-formed token signed with the shared key', async () => {
-    const res = await me(app, validToken(ctx))
+    const res = await me(h.app, validToken(ctx))
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json().data.id).toBe(ctx.subject)
   })
@@ -57,7 +44,7 @@ describe('/me refuses every forged access token', () => {
     const cases = tokenAttacks(ctx)
     expect(cases.length).toBeGreaterThan(25)
     for (const [name, token, key] of cases) {
-      const res = await me(app, token)
+      const res = await me(h.app, token)
       const error = expectError(res, 401, 'AUTH_UNAUTHORIZED')
       expect(error.i18nKey, name).toBe(key ?? 'auth.token.invalid')
       expect(res.headers['www-authenticate'], name).toMatch(/^Bearer error="invalid_token"/)

@@ -1,9 +1,8 @@
 import { errorBody, isAppError } from '@bio/contracts'
 import { AccessTokenError, accessTokenPlugin, createAccessTokenVerifier } from '@bio/token-verifier'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CommonEnv, httpConfigFrom } from '../src/config/common-env.js'
-import { loadEnv } from '../src/config/load-env.js'
-import { createServiceApp } from '../src/http/create-app.js'
+import type { App } from '../src/index.js'
+import { bareServiceApp } from './service-app.js'
 
 /**
  * The verifier package's one error type through the service kit's one error handler: it is an
@@ -13,20 +12,10 @@ import { createServiceApp } from '../src/http/create-app.js'
 
 const SECRET = 'shared-handler-test-secret-of-32-bytes!!'
 const options = { issuer: 'bio-re-auth', audience: 'bio-re-api', signingSecret: SECRET }
-let app: Awaited<ReturnType<typeof createServiceApp>>
+let app: App
 
 beforeAll(async () => {
-  const env = loadEnv(CommonEnv, { JWT_SECRET: SECRET, OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' })
-  app = await createServiceApp({
-    name: 'handler-test',
-    title: 'test',
-    description: 'test',
-    version: '0.0.0',
-    http: httpConfigFrom(env, 0),
-    bodyLimit: 1024,
-    ready: async () => {},
-    logger: false,
-  })
+  app = await bareServiceApp({ env: { JWT_SECRET: SECRET } })
   const verify = createAccessTokenVerifier(options)
   await app.register(accessTokenPlugin, options)
   app.get('/plain', async (req) => ({ sub: (await verify(req.headers['x-token'] as string)).sub }))

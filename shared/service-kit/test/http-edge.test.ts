@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type App, CommonEnv, createServiceApp, httpConfigFrom, loadEnv, MINUTE } from '../src/index.js'
+import { MINUTE } from '../src/index.js'
 import { apiSecurityHeaders, captureLogs } from '../src/testing/index.js'
+import { bareServiceApp } from './service-app.js'
 
 /**
  * The HTTP edge of every service, on a bare service app (no database): slow connections are cut
@@ -13,26 +14,14 @@ import { apiSecurityHeaders, captureLogs } from '../src/testing/index.js'
 const TIMEOUTS = { HEADERS: 1000, REQUEST: 2000, KEEP_ALIVE: 1000 }
 
 async function edgeApp(env: Record<string, string> = {}, logs = captureLogs()) {
-  const http = httpConfigFrom(
-    loadEnv(CommonEnv, {
-      JWT_SECRET: 'x'.repeat(32),
+  const app = await bareServiceApp({
+    env: {
       LOG_LEVEL: 'warn',
       HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUTS.HEADERS),
       HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUTS.REQUEST),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(TIMEOUTS.KEEP_ALIVE),
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...env,
-    }),
-    0,
-  )
-  const app: App = await createServiceApp({
-    name: 'edge',
-    title: 'edge',
-    description: 'edge',
-    version: '0.0.0',
-    http,
-    bodyLimit: 1024,
-    ready: async () => {},
+    },
     logger: { level: 'warn', stream: logs.stream },
   })
   const rule = app.rateLimitFor('limitedThing', { max: 3, timeWindow: MINUTE })

@@ -1,4 +1,5 @@
-import type { MigratedTestDatabase } from './database.js'
+import type { DatabaseConfig } from '../config/common-env.js'
+import { type MigratedTestDatabase, migratedTestDatabase } from './database.js'
 
 /** A migrated test database and a builder for apps over it; `close()` closes every app, then the database. */
 export interface AppHarness<S extends Record<string, unknown>, Options, App>
@@ -34,4 +35,31 @@ export function appHarness<
       await migrated.close()
     },
   }
+}
+
+/** What a service tells `serviceHarness`: its database, its migrations and how it builds an app. */
+export interface ServiceHarnessSpec<S extends Record<string, unknown>, Options, App> {
+  /** Prefix of the test database's name. */
+  prefix: string
+  databaseConfig: (url: string) => DatabaseConfig
+  schema: S
+  migrationsFolder: string
+  /** Builds one app over the migrated database with the test's options. */
+  build: (options: Options, migrated: MigratedTestDatabase<S>) => Promise<App>
+  defaults: Options
+}
+
+/** A fresh migrated PostgreSQL database for one test file, and a builder for apps over it. */
+export async function serviceHarness<
+  S extends Record<string, unknown>,
+  Options,
+  App extends { close(): PromiseLike<unknown> },
+>(spec: ServiceHarnessSpec<S, Options, App>): Promise<AppHarness<S, Options, App>> {
+  const migrated = await migratedTestDatabase(
+    spec.prefix,
+    spec.databaseConfig,
+    spec.schema,
+    spec.migrationsFolder,
+  )
+  return appHarness(migrated, (options: Options) => spec.build(options, migrated), spec.defaults)
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll } from 'vitest'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -55,4 +56,49 @@ export async function waitUntilReady(
     if (Date.now() - started > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms: ${res.body}`)
     await sleep(50)
   }
+}
+
+/** An app whose pool reaches the test database through a proxy the test can stop, start and blackhole. */
+export interface ProxiedApps<App> {
+  readonly proxy: TcpProxy
+  /** The file's app over the proxy, built in beforeAll. */
+  readonly app: App
+  /** Another app over the proxy (the test closes it). */
+  build(env?: Record<string, string>): Promise<App>
+}
+
+/**
+ * Registers beforeAll (a proxy in front of `databaseUrl()`'s server, and an app built over it by
+ * `build(proxiedUrl, env)`) and afterAll (closes both). Call it after the file's harness, so the
+ * database exists by then.
+ */
+export function useProxiedApps<App extends { close(): PromiseLike<unknown> }>(
+  databaseUrl: () => string,
+  build: (proxiedUrl: string, env: Record<string, string>) => Promise<App>,
+): ProxiedApps<App> {
+  let proxy: TcpProxy | undefined
+  let app: App | undefined
+  const current = () => {
+    if (!proxy) throw new Error('the proxy is read before its beforeAll has run')
+    return proxy
+  }
+  const handle: ProxiedApps<App> = {
+    get proxy() {
+      return current()
+    },
+    get app() {
+      if (!app) throw new Error('the proxied app is read before its beforeAll has run')
+      return app
+    },
+    build: (env = {}) => build(current().url(databaseUrl()), env),
+  }
+  beforeAll(async () => {
+    proxy = await proxyDatabase(databaseUrl())
+    app = await handle.build()
+  })
+  afterAll(async () => {
+    await app?.close()
+    await proxy?.close()
+  })
+  return handle
 }

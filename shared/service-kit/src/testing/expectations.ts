@@ -1,3 +1,5 @@
+import type { LightMyRequestResponse } from 'fastify'
+import { expect } from 'vitest'
 import type { ResourcePolicy } from '../http/security-headers.js'
 
 /** An id as the services answer it: a lowercase UUID. */
@@ -15,3 +17,14 @@ export const apiSecurityHeaders = (resourcePolicy: ResourcePolicy): Record<strin
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
 })
+
+/**
+ * Asserts the headers every JSON answer carries: the security headers for `resourcePolicy`, none
+ * of the document-only ones (those are for the docs pages), no x-powered-by, and an x-request-id.
+ */
+export function expectApiHeaders(res: LightMyRequestResponse, resourcePolicy: ResourcePolicy): void {
+  expect(res.headers).toMatchObject(apiSecurityHeaders(resourcePolicy))
+  expect(res.headers['cross-origin-opener-policy']).toBeUndefined()
+  expect(res.headers['x-powered-by']).toBeUndefined()
+  expect(res.headers['x-request-id']).toBeTruthy()
+}
