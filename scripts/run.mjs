@@ -154,6 +154,15 @@ function migrate() {
     run(process.execPath, [`services/${name}/dist/migrate.js`], { env: serviceEnv(name) })
 }
 
+/** `npm run analytics:erase -- --user <uuid> | --visitor <id>`: the support desk's erasure (prints the counts). */
+function analyticsErase(args) {
+  ensureInstalled()
+  build()
+  run(process.execPath, ['services/analytics/dist/erase-command.js', ...args], {
+    env: serviceEnv('analytics'),
+  })
+}
+
 function test(args) {
   ensureInstalled()
   build()
@@ -191,6 +200,7 @@ const commands = {
   start,
   test: () => test(rest),
   migrate,
+  'analytics:erase': () => analyticsErase(rest),
   bench: () => bench(rest),
   install: ensureInstalled,
   build,

@@ -594,6 +594,96 @@ describe.skipIf(!HAVE_CHROMIUM)('the browser tracker, end to end', { timeout: 60
     }
   })
 
+  it("forget(): the visitor's rows are erased server-side, its storage cleared, and nothing is sent afterwards", async () => {
+    const ctx = await newContext()
+    // The demo page keeps its own consent choice (`demo.consent`); the tracker's keys are `bioAnalytics.*`.
+    const trackerKeys = async (p: Page) => (await storageKeys(p)).filter((k) => k.startsWith('bioAnalytics.'))
+    // Every API call the page makes, counted in the page itself (fetch and sendBeacon), synchronously.
+    const COUNT_CALLS = `window.apiCalls = []
+      const realFetch = window.fetch.bind(window)
+      window.fetch = (url, init) => { window.apiCalls.push(((init && init.method) || 'GET') + ' ' + url); return realFetch(url, init) }
+      const realBeacon = navigator.sendBeacon.bind(navigator)
+      navigator.sendBeacon = (url, data) => { window.apiCalls.push('BEACON ' + url); return realBeacon(url, data) }`
+    const { page } = await openTab(ctx, '/', { init: COUNT_CALLS })
+    await page.click('#consent')
+    const id = (await sessionOf(page))!
+    expect(id).toMatch(UUID_RE)
+    await eventually(() => viewCount(id, 1), 'the first pageview')
+    await page.click('a[href="/pricing"]')
+    await eventually(() => viewCount(id, 2), 'the second pageview')
+    const visitorId = (await page.evaluate("localStorage.getItem('bioAnalytics.visitorId')")) as string
+    const hash = visitorHash(visitorId)
+    expect(
+      await stack.analyticsSql`select id from analytics_sessions where visitor_id = ${hash}`,
+    ).toHaveLength(1)
+
+    expect(await page.evaluate('window.bioAnalytics.forget()')).toBe(true)
+    const sent = (await page.evaluate('window.apiCalls.length')) as number
+    expect(await page.evaluate('window.apiCalls[window.apiCalls.length - 1]')).toBe(
+      `POST ${stack.analytics}/api/v1/analytics/visitor/forget`,
+    )
+    // No table of the analytics database holds the visitor's hash or its session any more.
+    const tables = await stack.analyticsSql<{ name: string }[]>`
+      select quote_ident(table_name) as name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE'`
+    expect(tables.map((t) => t.name)).toContain('analytics_erasures')
+    for (const { name } of tables) {
+      const rows = await stack.analyticsSql.unsafe(
+        `select 1 from ${name} t where strpos(t::text, $1) > 0 or strpos(t::text, $2) > 0`,
+        [hash, id],
+      )
+      expect(rows, name).toHaveLength(0)
+    }
+    expect(await trackerKeys(page)).toEqual([])
+
+    // What would have written before (a navigation, hiding the page) now sends nothing.
+    await page.click('a[href="/docs/intro?section=2"]')
+    // Two macrotasks: the tracker's own navigation timer (setTimeout 0, queued first) has run.
+    await page.evaluate('new Promise((r) => setTimeout(() => setTimeout(r, 0), 0))')
+    await page.evaluate(
+      "document.dispatchEvent(new Event('visibilitychange')); dispatchEvent(new Event('pagehide'))",
+    )
+    expect(await page.evaluate('window.apiCalls.length')).toBe(sent)
+    expect(await trackerKeys(page)).toEqual([])
+    expect(
+      await stack.analyticsSql`select id from analytics_sessions where visitor_id = ${hash}`,
+    ).toHaveLength(0)
+    await ctx.close()
+  })
+
+  it('forget() is not lost to a 503: kept in localStorage and retried until the server erases', async () => {
+    const ctx = await newContext()
+    const { page } = await openTab(ctx, '/')
+    await page.click('#consent')
+    const id = (await sessionOf(page))!
+    await eventually(() => viewCount(id, 1), 'the first pageview')
+    const visitorId = (await page.evaluate("localStorage.getItem('bioAnalytics.visitorId')")) as string
+    let refused = 0
+    await page.route(`${stack.analytics}/api/v1/analytics/visitor/forget`, (route) => {
+      if (refused++ > 0) return route.continue()
+      return route.fulfill({
+        status: 503,
+        headers: {
+          'retry-after': '1',
+          'access-control-allow-origin': stack.site,
+          'content-type': 'application/json',
+        },
+        body: '{"success":false}',
+      })
+    })
+    const done = page.evaluate('window.bioAnalytics.forget()')
+    // Until the server has answered, the withdrawal waits in storage (a reload would resend it).
+    await eventually(async () => refused === 1, 'the refused attempt')
+    expect(await page.evaluate("localStorage.getItem('bioAnalytics.forget')")).toBe(visitorId)
+    expect(await done).toBe(true)
+    expect(refused).toBe(2)
+    expect(await page.evaluate("localStorage.getItem('bioAnalytics.forget')")).toBeNull()
+    expect(
+      await stack.analyticsSql`select id from analytics_sessions where visitor_id = ${visitorHash(visitorId)}`,
+    ).toHaveLength(0)
+    await ctx.close()
+  })
+
   it('never throws into the page or blocks navigation when the API is unreachable', async () => {
     const ctx = await newContext()
     const { page } = await openTab(ctx, '/', { options: { consent: true, apiBase: 'http://127.0.0.1:9' } })

@@ -144,6 +144,66 @@ export interface paths {
         patch: operations["identifySession"];
         trace?: never;
     };
+    "/api/v1/analytics/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase the signed-in user's analytics
+         * @description Deletes every session bound to the user of the bearer token (verified locally) and their pageviews, in one transaction, and answers the counts. Their ids are tombstoned for 24 h, so a tab still open cannot recreate them. Idempotent: a second call answers zeros. 503 (with Retry-After): nothing was erased, retry.
+         */
+        delete: operations["eraseMyAnalytics"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the signed-in user's analytics (right of access)
+         * @description The sessions bound to the user and their pageviews, as one JSON document in the success envelope, streamed from one consistent snapshot (`Content-Disposition: attachment`). Errors before the first byte are the envelope; an error later aborts the connection, so a truncated body (invalid JSON) means the export failed: retry.
+         */
+        get: operations["exportMyAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/visitor/forget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forget a visitor's analytics (consent withdrawal)
+         * @description No auth: the visitor id is the browser's own secret. The server hashes it as createSession does, deletes that visitor's anonymous sessions and their pageviews, and detaches its sessions bound to a signed-in user (they stay the user's, erasable with DELETE /me, without the visitor's hash), in one transaction; for 24 h the visitor id and the erased session ids cannot start a session again. Answers the counts (zeros for an unknown visitor). 503 (with Retry-After): nothing was erased, retry.
+         */
+        post: operations["forgetVisitor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tracker.js": {
         parameters: {
             query?: never;
@@ -153,7 +213,7 @@ export interface paths {
         };
         /**
          * The browser tracker as a classic script
-         * @description Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `stop`, `tracker`). Embed with `<script src>`. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
+         * @description Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`). Embed with `<script src>`. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
          */
         get: operations["getTrackerScript"];
         put?: never;
@@ -173,7 +233,7 @@ export interface paths {
         };
         /**
          * The browser tracker as an ES module
-         * @description Exports `init`, `identify`, `setConsent`, `stop`, `tracker`. Import from a module script. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
+         * @description Exports `init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`. Import from a module script. Cached for an hour (`Cache-Control: public, max-age=3600, stale-while-revalidate=86400`); revalidate with `If-None-Match`.
          */
         get: operations["getTrackerModule"];
         put?: never;
@@ -1589,6 +1649,762 @@ export interface operations {
             };
             /** @description Default Response */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    eraseMyAnalytics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** ErasureCounts */
+                        data: {
+                            /** @description Sessions deleted */
+                            sessions: number;
+                            /** @description Pageviews deleted (those of the deleted sessions) */
+                            pageviews: number;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    exportMyAnalytics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export (streamed) */
+            200: {
+                headers: {
+                    /** @description attachment; filename="analytics-export.json" */
+                    "content-disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** UserExport */
+                        data: {
+                            /** Format: uuid */
+                            userId: string;
+                            /**
+                             * Format: date-time
+                             * @description When the export was taken (one consistent snapshot)
+                             */
+                            exportedAt: string;
+                            /** @description The sessions bound to the user, by id (time order) */
+                            sessions: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @description Keyed hash of the browser's visitor id (the id itself is never stored) */
+                                visitorHash: string;
+                                bioPageId: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description Start of the visit
+                                 */
+                                startedAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Last pageview, leave or heartbeat
+                                 */
+                                lastActivityAt: string;
+                                device: string | null;
+                                browser: string | null;
+                                os: string | null;
+                                osVersion: string | null;
+                                timezone: string | null;
+                                country: string | null;
+                                city: string | null;
+                                referrer: string | null;
+                                referrerDomain: string;
+                                landingPage: string | null;
+                                utmSource: string | null;
+                                utmMedium: string | null;
+                                utmCampaign: string | null;
+                                utmTerm: string | null;
+                                utmContent: string | null;
+                                pageViews: number;
+                                bounced: boolean;
+                                /** @description Seconds */
+                                duration: number;
+                            }[];
+                            /** @description Their pageviews, by session and time */
+                            pageviews: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                sessionId: string;
+                                bioPageId: string | null;
+                                path: string;
+                                title: string | null;
+                                referrer: string | null;
+                                linkClicked: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the page was entered
+                                 */
+                                enteredAt: string;
+                                duration: number | null;
+                                scrollDepth: number | null;
+                                leftAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    forgetVisitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Stable client-generated visitor id; stored only as a keyed SHA-256 hash */
+                    visitorId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** ForgetCounts */
+                        data: {
+                            /** @description Sessions deleted */
+                            sessions: number;
+                            /** @description Pageviews deleted (those of the deleted sessions) */
+                            pageviews: number;
+                            /** @description Sessions of the visitor bound to a signed-in user: kept as that user's (DELETE /me erases them) but no longer linked to the visitor */
+                            detached: number;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: false;
+                        error: {
+                            /**
+                             * @description Stable UPPER_SNAKE machine code
+                             * @example AUTH_UNAUTHORIZED
+                             */
+                            code: string;
+                            /** @description English message; clients translate with `i18nKey` */
+                            message: string;
+                            /** @example auth.login.invalid_credentials */
+                            i18nKey: string;
+                            i18nVars?: {
+                                [key: string]: string | number;
+                            };
+                            details?: {
+                                /** @description Dotted path of the offending field */
+                                field?: string;
+                                message: string;
+                                /** @description The failed rule, e.g. `format` or `maxLength` */
+                                rule?: string;
+                            }[];
+                            /** @description Echo of the `x-request-id` response header */
+                            correlationId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

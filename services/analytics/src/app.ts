@@ -13,9 +13,11 @@ import { type AccessTokenVerifierOptions, accessTokenPlugin } from '@bio/token-v
 import type { AnalyticsConfig } from './config.js'
 import { type AnalyticsSchema, schema } from './db/schema.js'
 import { createAnalyticsService } from './domain/analytics-service.js'
+import { createErasureService } from './erasure/erasure-service.js'
 import { createIngestPipeline, type IngestPipeline } from './ingest/ingest-pipeline.js'
 import { monotonic, preciseNow } from './lib/clock.js'
 import { analyticsRoutes } from './routes/analytics-routes.js'
+import { erasureRoutes } from './routes/erasure-routes.js'
 import { ANALYTICS_PREFIX } from './routes/prefix.js'
 import { trackerRoutes } from './routes/tracker-routes.js'
 
@@ -83,14 +85,12 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
   })
 
   const geo = options.geo ?? (config.geoipDbPath ? await openGeoLookup(config.geoipDbPath) : noGeoLookup)
-  const service = createAnalyticsService({
-    config,
-    ingest: pipeline,
-    geo,
-    now: monotonic(options.now ?? preciseNow),
-  })
+  const now = monotonic(options.now ?? preciseNow)
+  const service = createAnalyticsService({ config, ingest: pipeline, geo, now })
+  const erasure = createErasureService({ db: database.db, visitorHashSecret: config.visitorHashSecret, now })
   await app.register(accessTokenPlugin, verifierOptions(config.tokens, options.jwks))
   await app.register(analyticsRoutes, { prefix: ANALYTICS_PREFIX, service })
+  await app.register(erasureRoutes, { prefix: ANALYTICS_PREFIX, erasure })
   await app.register(trackerRoutes)
   return app
 }

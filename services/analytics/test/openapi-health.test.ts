@@ -84,10 +84,12 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(op('/session/{id}/identify', 'patch').responses!)).toContain('401')
   })
 
-  it('marks identify as bearer-protected, and only identify', () => {
+  it("marks identify and the user's erasure and export as bearer-protected, and only those", () => {
+    const bearer = (path: string) =>
+      path.endsWith('/identify') || path === `${A}/me` || path === `${A}/me/export`
     for (const { path, op } of apiOperations()) {
-      if (path.endsWith('/identify')) expect(op.security).toEqual([{ bearerAuth: [] }])
-      else expect(op.security).toBeUndefined()
+      if (bearer(path)) expect(op.security, path).toEqual([{ bearerAuth: [] }])
+      else expect(op.security, path).toBeUndefined()
     }
   })
 

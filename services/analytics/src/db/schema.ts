@@ -51,6 +51,9 @@ export const analyticsSessions = pgTable(
       .on(t.bioPageId, t.startedAt)
       .where(sql`${t.bioPageId} is not null`),
     index('analytics_sessions_user_idx').on(t.userId).where(sql`${t.userId} is not null`),
+    // Forgetting a visitor finds its sessions while ingest waits on the erasure's lock: a probe,
+    // not a scan of the whole table.
+    index('analytics_sessions_visitor_idx').on(t.visitorId),
     check('analytics_sessions_counters_check', sql`${t.pageViews} >= 0 and ${t.duration} >= 0`),
   ],
 )
@@ -90,5 +93,21 @@ export const analyticsPageViews = pgTable(
   ],
 )
 
-export const schema = { analyticsSessions, analyticsPageViews }
+/**
+ * Tombstones of erased sessions and forgotten visitors: only a keyed one-way digest
+ * (lib/erasure-digest.ts), never the session id, visitor hash or user id. The session insert
+ * skips a row whose id or visitor has one, so a retried or late write cannot bring erased data
+ * back. Kept for the client-id window (after it no client-chosen id of the erased time is taken),
+ * then pruned by the next erasure.
+ */
+export const analyticsErasures = pgTable(
+  'analytics_erasures',
+  {
+    digest: text('digest').primaryKey(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('analytics_erasures_expires_idx').on(t.expiresAt)],
+)
+
+export const schema = { analyticsSessions, analyticsPageViews, analyticsErasures }
 export type AnalyticsSchema = typeof schema

@@ -3,6 +3,7 @@ import type { GeoLookup } from '@bio/service-kit'
 import type { AnalyticsConfig } from '../config.js'
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js'
 import { isoMicros } from '../lib/clock.js'
+import { sessionTombstone, visitorTombstone } from '../lib/erasure-digest.js'
 import { referrerDomain } from '../lib/referrer.js'
 import { canonicalTimeZone } from '../lib/time-zone.js'
 import { deviceInfo, isBotUserAgent } from '../lib/user-agent.js'
@@ -47,7 +48,8 @@ function timeZoneOf(name: string | undefined): string | null {
  * Where each ingest rule lives:
  * - here: bot filter, consent gate, tracking token, time zone, device, GeoIP, referrer domain,
  *   and the row id (lib/uuid-v7.ts `chooseRowId`: the client's UUIDv7 when its time is recent);
- * - ingest/session-writers.ts (SQL): a retried session, the heartbeat's +30 s cap and `seq`
+ * - ingest/session-writers.ts (SQL): a retried session, an erased session id or forgotten
+ *   visitor (tombstones, erasure/erase.ts), the heartbeat's +30 s cap and `seq`
  *   ordering, identify's last-wins binding;
  * - ingest/pageview-writers.ts (SQL): the pageview count and bounce flag, the previous view's
  *   duration back-fill (gaps of 0..3600 s), the leave ping's clamps and its replace-not-add;
@@ -69,9 +71,10 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
       }
       const { id, at } = chooseRowId(body.id, received)
       const { country, city } = geo.lookup(ctx.ip)
+      const visitorId = hashVisitorId(config.visitorHashSecret, body.visitorId)
       return ingest.sessions.submit({
         id,
-        visitorId: hashVisitorId(config.visitorHashSecret, body.visitorId),
+        visitorId,
         bioPageId: body.bioPageId?.toLowerCase() ?? null,
         ...deviceInfo(ctx.userAgent, body),
         timezone,
@@ -86,6 +89,8 @@ export function createAnalyticsService({ config, ingest, geo, now }: AnalyticsDe
         utmTerm: body.utmTerm ?? null,
         utmContent: body.utmContent ?? null,
         startedAt: isoMicros(at),
+        sessionTombstone: sessionTombstone(config.visitorHashSecret, id),
+        visitorTombstone: visitorTombstone(config.visitorHashSecret, visitorId),
       })
     },
 

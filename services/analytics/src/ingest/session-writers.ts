@@ -22,6 +22,9 @@ export interface SessionRow {
   utmTerm: string | null
   utmContent: string | null
   startedAt: string
+  /** Tombstones (lib/erasure-digest.ts) of this id and this visitor: either one present skips the insert. */
+  sessionTombstone: string
+  visitorTombstone: string
 }
 
 export interface HeartbeatItem {
@@ -42,7 +45,10 @@ const VISITOR = sql.raw('visitor_id')
 /** The most one heartbeat adds, in seconds. */
 const BEAT_S = sql.raw('30')
 
-/** New sessions; a retried one (same id, same visitor) answers its id again, another visitor's id null. */
+/**
+ * New sessions; a retried one (same id, same visitor) answers its id again, another visitor's id
+ * null, and so does one whose id or visitor was erased (a tombstone in analytics_erasures).
+ */
 export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promise<(string | null)[]> {
   const inserted = await executePrepared<OwnedRow>(
     db,
@@ -51,7 +57,8 @@ export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promis
       select distinct on ("id") * from json_to_recordset(${json(withOrder(rows))}) as r("id" uuid, "visitorId" text,
         "bioPageId" uuid, "device" text, "browser" text, "os" text, "osVersion" text, "timezone" text, "country" text,
         "city" text, "referrer" text, "referrerDomain" text, "landingPage" text, "utmSource" text, "utmMedium" text,
-        "utmCampaign" text, "utmTerm" text, "utmContent" text, "startedAt" timestamptz, "ord" int)
+        "utmCampaign" text, "utmTerm" text, "utmContent" text, "startedAt" timestamptz, "sessionTombstone" text,
+        "visitorTombstone" text, "ord" int)
       order by "id", "ord"
     )
     insert into analytics_sessions (id, visitor_id, bio_page_id, device, browser, os, os_version, timezone,
@@ -61,6 +68,7 @@ export async function writeSessions(db: AnalyticsDb, rows: SessionRow[]): Promis
       r."country", r."city", r."referrer", r."referrerDomain", r."landingPage", r."utmSource", r."utmMedium",
       r."utmCampaign", r."utmTerm", r."utmContent", r."startedAt", r."startedAt"
     from r
+    where not exists (select 1 from analytics_erasures e where e.digest in (r."sessionTombstone", r."visitorTombstone"))
     on conflict (id) do nothing
     returning id::text as id, visitor_id as owner`,
   )

@@ -91,12 +91,12 @@ export const trackerRoutes: FastifyPluginAsyncTypebox<{ dir?: URL }> = async (ap
     'tracker.js',
     'getTrackerScript',
     'The browser tracker as a classic script',
-    'Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `stop`, `tracker`). Embed with `<script src>`.',
+    'Defines `window.bioAnalytics` (`init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`). Embed with `<script src>`.',
   )
   route(
     'tracker.mjs',
     'getTrackerModule',
     'The browser tracker as an ES module',
-    'Exports `init`, `identify`, `setConsent`, `stop`, `tracker`. Import from a module script.',
+    'Exports `init`, `identify`, `setConsent`, `forget`, `stop`, `tracker`. Import from a module script.',
   )
 }

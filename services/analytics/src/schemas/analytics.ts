@@ -1,5 +1,5 @@
 import { Uuid } from '@bio/contracts'
-import { type Static, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 
 /** No C0 or C1 control character and no DEL (CR/LF would forge log lines and dashboard rows). */
 const PRINTABLE = '[^\\u0000-\\u001F\\u007F-\\u009F]'
@@ -24,15 +24,17 @@ const ClientId = (what: string) =>
     }),
   )
 
+const VisitorId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: TEXT,
+  description: 'Stable client-generated visitor id; stored only as a keyed SHA-256 hash',
+})
+
 export const CreateSessionBody = Type.Object(
   {
     id: ClientId('session'),
-    visitorId: Type.String({
-      minLength: 1,
-      maxLength: 128,
-      pattern: TEXT,
-      description: 'Stable client-generated visitor id; stored only as a keyed SHA-256 hash',
-    }),
+    visitorId: VisitorId,
     consentAnalytics: Type.Optional(
       Type.String({
         maxLength: 32,
@@ -105,3 +107,95 @@ export type HeartbeatBody = Static<typeof HeartbeatBody>
 export const AnyIdParams = Type.Object({ id: Type.String({ maxLength: 200 }) })
 
 export const NullableId = Type.Object({ id: Type.Union([Uuid(), Type.Null()]) })
+
+/** POST /visitor/forget: the visitor id exactly as createSession received it. */
+export const ForgetVisitorBody = Type.Object(
+  { visitorId: VisitorId },
+  { additionalProperties: false, title: 'ForgetVisitorBody' },
+)
+export type ForgetVisitorBody = Static<typeof ForgetVisitorBody>
+
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
+
+export const ErasureCounts = Type.Object(
+  {
+    sessions: Count('Sessions deleted'),
+    pageviews: Count('Pageviews deleted (those of the deleted sessions)'),
+  },
+  { title: 'ErasureCounts' },
+)
+
+export const ForgetCounts = Type.Object(
+  {
+    ...ErasureCounts.properties,
+    detached: Count(
+      "Sessions of the visitor bound to a signed-in user: kept as that user's (DELETE /me erases them) but no longer linked to the visitor",
+    ),
+  },
+  { title: 'ForgetCounts' },
+)
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+const Time = (description: string) => Type.String({ format: 'date-time', description })
+const Text = Nullable(Type.String())
+
+export const ExportedSession = Type.Object(
+  {
+    id: Uuid(),
+    visitorHash: Type.String({
+      description: "Keyed hash of the browser's visitor id (the id itself is never stored)",
+    }),
+    bioPageId: Nullable(Uuid()),
+    startedAt: Time('Start of the visit'),
+    lastActivityAt: Time('Last pageview, leave or heartbeat'),
+    device: Text,
+    browser: Text,
+    os: Text,
+    osVersion: Text,
+    timezone: Text,
+    country: Text,
+    city: Text,
+    referrer: Text,
+    referrerDomain: Type.String(),
+    landingPage: Text,
+    utmSource: Text,
+    utmMedium: Text,
+    utmCampaign: Text,
+    utmTerm: Text,
+    utmContent: Text,
+    pageViews: Type.Integer(),
+    bounced: Type.Boolean(),
+    duration: Type.Integer({ description: 'Seconds' }),
+  },
+  { title: 'ExportedSession' },
+)
+
+export const ExportedPageView = Type.Object(
+  {
+    id: Uuid(),
+    sessionId: Uuid(),
+    bioPageId: Nullable(Uuid()),
+    path: Type.String(),
+    title: Text,
+    referrer: Text,
+    linkClicked: Nullable(Uuid()),
+    enteredAt: Time('When the page was entered'),
+    duration: Nullable(Type.Number({ description: 'Seconds on the page' })),
+    scrollDepth: Nullable(Type.Number({ description: 'Percent' })),
+    leftAt: Nullable(Time('When the leave ping arrived')),
+  },
+  { title: 'ExportedPageView' },
+)
+
+/** GET /me/export's `data`: everything the analytics database holds about the user. */
+export const UserExport = Type.Object(
+  {
+    userId: Uuid(),
+    exportedAt: Time('When the export was taken (one consistent snapshot)'),
+    sessions: Type.Array(ExportedSession, {
+      description: 'The sessions bound to the user, by id (time order)',
+    }),
+    pageviews: Type.Array(ExportedPageView, { description: 'Their pageviews, by session and time' }),
+  },
+  { title: 'UserExport' },
+)

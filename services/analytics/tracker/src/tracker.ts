@@ -46,6 +46,13 @@ export interface Tracker {
   identify(accessToken: string): Promise<boolean>
   /** Records a pageview for the current URL now (with `trackHistory: false`, for custom routers). */
   trackPageView(): void
+  /**
+   * Consent withdrawal, complete: stops tracking, clears the stored ids and the outbox at once,
+   * and asks the server to erase this visitor's history (`POST /visitor/forget`). The request is
+   * kept in localStorage and retried (network errors, 429, 5xx, also on the next page load)
+   * until the server answers; resolves true once it confirmed the erasure.
+   */
+  forget(): Promise<boolean>
   /** Removes every listener and timer; `init` may be called again afterwards. */
   stop(): void
 }
@@ -79,6 +86,8 @@ const VISITOR_KEY = 'bioAnalytics.visitorId'
 const SESSION_KEY = 'bioAnalytics.sessionId'
 const SEQ_KEY = 'bioAnalytics.beat'
 const OUTBOX_KEY = 'bioAnalytics.outbox'
+/** A visitor id whose erasure the server has not confirmed yet (kept across page loads until it does). */
+const FORGET_KEY = 'bioAnalytics.forget'
 const MAX_PENDING = 200
 const MAX_AGE_MS = 86_400_000
 const MAX_BACKOFF_MS = 60_000
@@ -106,7 +115,7 @@ function save(kind: StorageKind, key: string, value: string): void {
     window[kind].setItem(key, value)
   } catch {}
 }
-function forget(kind: StorageKind, key: string): void {
+function unset(kind: StorageKind, key: string): void {
   delete memory[kind + key]
   try {
     window[kind].removeItem(key)
@@ -516,6 +525,61 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     if (isVisible()) shown()
   }
 
+  /** Stops and clears everything this tracker stored (a later grant starts a new visitor). */
+  function withdraw(): void {
+    halt()
+    consent = false
+    view = null
+    session = Promise.resolve(null)
+    outbox = []
+    unset('localStorage', VISITOR_KEY)
+    unset('localStorage', OUTBOX_KEY)
+    unset('sessionStorage', SESSION_KEY)
+    unset('sessionStorage', SEQ_KEY)
+  }
+
+  let forgetting: Promise<boolean> | undefined
+  /** Sends the pending forget until the server answers for good; a 429, 5xx or network error is retried with backoff. */
+  function sendForget(): Promise<boolean> {
+    forgetting ??= new Promise<boolean>((resolve) => {
+      let tries = 0
+      const attemptNow = () => {
+        const visitorId = load('localStorage', FORGET_KEY)
+        if (!visitorId || typeof fetch !== 'function') return resolve(!visitorId)
+        const again = (afterSeconds: number) =>
+          setTimeout(
+            attemptNow,
+            Math.max(
+              afterSeconds > 0 ? afterSeconds * 1000 : 0,
+              Math.min(MAX_BACKOFF_MS, 500 * 2 ** tries++),
+            ),
+          )
+        fetch(`${base}/visitor/forget`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ visitorId }),
+          credentials: 'omit',
+          keepalive: true,
+        }).then(
+          (res) => {
+            if (res.status >= 500 || res.status === 429) return again(Number(res.headers.get('retry-after')))
+            // Answered for good: erased (2xx), or refused as malformed, which no retry changes.
+            unset('localStorage', FORGET_KEY)
+            resolve(res.ok)
+          },
+          (err) => {
+            log('forget', err)
+            again(0)
+          },
+        )
+      }
+      attemptNow()
+    }).finally(() => {
+      forgetting = undefined
+    })
+    return forgetting
+  }
+
   function halt(): void {
     started = false
     clearTimeout(pending)
@@ -535,6 +599,8 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     } else fn()
   }
 
+  // A withdrawal the server did not confirm on an earlier page is sent again first.
+  if (load('localStorage', FORGET_KEY)) sendForget()
   whenReady(start)
 
   return {
@@ -546,14 +612,19 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
       consent = granted === true
       if (consent) return whenReady(start)
       // Withdrawn: stop now and forget the ids (a later grant starts a new visitor).
-      halt()
-      view = null
-      session = Promise.resolve(null)
-      outbox = []
-      forget('localStorage', VISITOR_KEY)
-      forget('localStorage', OUTBOX_KEY)
-      forget('sessionStorage', SESSION_KEY)
+      withdraw()
     }),
+    forget(): Promise<boolean> {
+      try {
+        const visitorId = load('localStorage', VISITOR_KEY)
+        // Kept before anything is cleared, so a reload before the answer still sends it.
+        if (visitorId) save('localStorage', FORGET_KEY, visitorId)
+        withdraw()
+        return sendForget().catch(() => false)
+      } catch {
+        return Promise.resolve(false)
+      }
+    },
     identify(accessToken: string): Promise<boolean> {
       try {
         if (typeof accessToken !== 'string' || !accessToken || !started) return Promise.resolve(false)
@@ -603,6 +674,9 @@ export const identify = (accessToken: string): Promise<boolean> =>
 
 /** `setConsent` on the running tracker. */
 export const setConsent = (granted: boolean): void => instance?.setConsent(granted)
+
+/** `forget` on the running tracker: erase this visitor's analytics and clear the tracker's storage. */
+export const forget = (): Promise<boolean> => (instance ? instance.forget() : Promise.resolve(false))
 
 /** `stop` on the running tracker. */
 export const stop = (): void => instance?.stop()

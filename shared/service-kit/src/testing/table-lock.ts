@@ -10,7 +10,15 @@ export interface TableLock {
  * `release()`: every statement on the table waits meanwhile, which is how tests make a query
  * that cannot finish (statement timeouts, shutdown budgets, error logging).
  */
-export async function lockTable(url: string, table: string): Promise<TableLock> {
+export const lockTable = (url: string, table: string): Promise<TableLock> =>
+  holdLocks(url, `lock table "${table}" in access exclusive mode`)
+
+/**
+ * Runs `statement` (a LOCK TABLE, a `select ... for update` of some rows) in a transaction of a
+ * separate connection and keeps that transaction open until `release()`: what conflicts with its
+ * locks waits meanwhile.
+ */
+export async function holdLocks(url: string, statement: string): Promise<TableLock> {
   const locker = postgres(url, { max: 1, onnotice: () => {} })
   let release!: () => void
   const released = new Promise<void>((resolve) => {
@@ -21,7 +29,7 @@ export async function lockTable(url: string, table: string): Promise<TableLock> 
     locked = resolve
   })
   const holder = locker.begin(async (tx) => {
-    await tx.unsafe(`lock table "${table}" in access exclusive mode`)
+    await tx.unsafe(statement)
     locked()
     await released
   })
