@@ -5,8 +5,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: [
-      'shared/test/**/*.test.ts',
-      'shared/token-verifier/test/**/*.test.ts',
+      'shared/*/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'scripts/test/**/*.test.ts',
       // The browser suite (Chromium); its tests and hooks set their own, longer timeouts.

@@ -8,11 +8,11 @@
 // the plan of the last one.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { openDatabase } from '@bio/service-kit'
 import postgres from 'postgres'
 import { MIGRATIONS_FOLDER } from '../../services/analytics/dist/db/migrations.js'
 import { schema } from '../../services/analytics/dist/db/schema.js'
 import { uuidV7 } from '../../services/analytics/dist/lib/uuid-v7.js'
-import { openDatabase } from '../../shared/dist/index.js'
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name)

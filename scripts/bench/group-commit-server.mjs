@@ -4,12 +4,13 @@
 // conventions: no validation, hooks, security headers, metrics, logging or load shedding. Its
 // ratio to the baseline is what this machine allows a write path that commits before answering;
 // the service's own ratio next to it shows what its conventions cost on top.
+
+import { openDatabase } from '@bio/service-kit'
 import Fastify from 'fastify'
 import { loadAnalyticsConfig } from '../../services/analytics/dist/config.js'
 import { schema } from '../../services/analytics/dist/db/schema.js'
 import { createIngestPipeline } from '../../services/analytics/dist/ingest/ingest-pipeline.js'
 import { isoMicros, preciseNow } from '../../services/analytics/dist/lib/clock.js'
-import { openDatabase } from '../../shared/dist/index.js'
 
 const config = loadAnalyticsConfig(process.env)
 const database = await openDatabase(config.db, schema)

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { startThrowawayCluster, UUID_RE } from '@bio/shared/testing'
+import { startThrowawayCluster, UUID_RE } from '@bio/service-kit/testing'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

@@ -33,6 +33,10 @@ const SERVICES = {
   analytics: { port: 3002, load: loadAnalyticsConfig, schema: AnalyticsEnv },
 }
 type Service = keyof typeof SERVICES
+/** The workspace's own packages under shared/ (contracts, token verifier, service kit). */
+const SHARED_PACKAGES = (parse(read('pnpm-workspace.yaml')) as { packages: string[] }).packages.filter((p) =>
+  p.startsWith('shared/'),
+)
 
 /** `${VAR:?message}` must be given (a secret: use a placeholder), `${VAR:-default}` falls back. */
 function interpolate(value: string): string {
@@ -140,7 +144,6 @@ function stagesOf(dockerfile: string): Stage[] {
   return stages
 }
 
-/** Bare package names imported by the non-test sources under `dir`. */
 /** The packages the TypeScript files under `dir` import at run time (not below `exclude`). */
 function importsOf(dir: string, exclude?: string): Set<string> {
   const found = new Set<string>()
@@ -228,8 +231,7 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
         'package.json',
         'pnpm-lock.yaml',
         'pnpm-workspace.yaml',
-        'shared/package.json',
-        'shared/token-verifier/package.json',
+        ...SHARED_PACKAGES.map((pkg) => `${pkg}/package.json`),
         `services/${name}/package.json`,
       ]) {
         expect(before, `${stage.name}: ${file}`).toContain(file)
@@ -259,18 +261,23 @@ describe.each(Object.keys(SERVICES) as Service[])('services/%s/Dockerfile', (nam
     for (const entry of ['**/node_modules', '**/dist', '.data', '.git']) expect(ignored).toContain(entry)
   })
 
-  it("the runtime imports only the service's and shared's production dependencies", () => {
+  it("the runtime imports only the service's and the shared packages' production dependencies", () => {
     const prod = (pkg: string) =>
       new Set(
         Object.keys((JSON.parse(read(pkg)) as { dependencies?: Record<string, string> }).dependencies ?? {}),
       )
-    const serviceDeps = prod(`services/${name}/package.json`)
-    const sharedDeps = prod('shared/package.json')
-    const verifierDeps = prod('shared/token-verifier/package.json')
-    for (const dep of importsOf(`services/${name}/src`)) expect(serviceDeps, dep).toContain(dep)
-    for (const dep of importsOf('shared/src', 'shared/src/testing')) expect(sharedDeps, dep).toContain(dep)
-    // The test harnesses (@bio/shared/testing, imported by tests only) may use the test runner too.
-    for (const dep of importsOf('shared/src/testing')) expect([...sharedDeps, 'vitest'], dep).toContain(dep)
-    for (const dep of importsOf('shared/token-verifier/src')) expect(verifierDeps, dep).toContain(dep)
+    for (const pkg of [`services/${name}`, ...SHARED_PACKAGES]) {
+      const deps = prod(`${pkg}/package.json`)
+      for (const dep of importsOf(`${pkg}/src`, `${pkg}/src/testing`))
+        expect(deps, `${pkg}: ${dep}`).toContain(dep)
+    }
+    // The test harnesses (@bio/service-kit/testing, imported by tests only) may use the test runner too.
+    const kitDeps = [...prod('shared/service-kit/package.json'), 'vitest']
+    for (const dep of importsOf('shared/service-kit/src/testing')) expect(kitDeps, dep).toContain(dep)
+  })
+
+  it('the runtime stage has the build output of every shared package', () => {
+    for (const pkg of SHARED_PACKAGES)
+      expect(final.lines, pkg).toContainEqual(expect.stringContaining(`/app/${pkg}/dist ${pkg}/dist`))
   })
 })

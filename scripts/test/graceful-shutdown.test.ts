@@ -1,13 +1,14 @@
 import {
   type BuiltServer,
   buildServices,
+  createTestDatabase,
   lockTable,
   type ServerLogLine,
   startBuiltServer,
-} from '@bio/shared/testing'
+  type TestDatabase,
+} from '@bio/service-kit/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 
 /**
  * The built servers (`node services/<svc>/dist/server.js`, what production runs) under SIGTERM and

@@ -3,15 +3,16 @@ import {
   accessClaims,
   type BuiltServer,
   buildServices,
+  createTestDatabase,
   edKeyPair,
   freePort,
   hmacToken,
   hsHeader,
   startBuiltServer,
+  type TestDatabase,
   type TokenAttackContext,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 import { registerOverHttp } from './built-server.js'
 
 /**

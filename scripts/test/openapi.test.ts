@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { createTestDatabase, type TestDatabase } from '@bio/service-kit/testing'
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../../services/analytics/src/app.js'

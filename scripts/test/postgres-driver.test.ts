@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
+import { startTcpProxy, TEST_ADMIN_URL } from '@bio/service-kit/testing'
 import postgres from 'postgres'
 import { describe, expect, it } from 'vitest'
-import { startTcpProxy, TEST_ADMIN_URL } from '../../shared/src/testing/index.js'
 
 /**
  * Guards patches/postgres@3.4.9.patch (pnpm patchedDependencies). postgres.js 3.4.9 defers small

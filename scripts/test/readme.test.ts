@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
+import { CommonEnv } from '@bio/service-kit'
 import { describe, expect, it } from 'vitest'
 import { AnalyticsEnv } from '../../services/analytics/src/config.js'
 import { AuthEnv } from '../../services/auth/src/config.js'
-import { CommonEnv } from '../../shared/src/config/common-env.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))

@@ -1,30 +1,29 @@
-import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import {
   type BuiltServer,
   buildServices,
+  createTestDatabase,
   edKeyPair,
   freePort,
   privatePem,
   publicPem,
-  WORKSPACE_ROOT as root,
   startBuiltServer,
-} from '@bio/shared/testing'
+  type TestDatabase,
+} from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../shared/src/testing/index.js'
 import { registerOverHttp } from './built-server.js'
+import { installPacked } from './packed-install.js'
 
 /**
- * @bio/token-verifier outside this workspace: `pnpm pack`, installed from the tarball into an empty
- * temporary folder (offline, from the pnpm store), then used by a plain node:http server and by a
- * small Fastify app, each its own process, to verify real tokens of the built auth service (EdDSA,
+ * @bio/token-verifier outside this workspace: `pnpm pack`, installed from the tarball (with the
+ * packed @bio/contracts it depends on) into an empty temporary folder (offline, from the pnpm
+ * store), then used by a plain node:http server and by a small Fastify app, each its own process, to verify real tokens of the built auth service (EdDSA,
  * its JWKS and its public key PEM).
  */
 
-const PNPM = ['-y', 'pnpm@12.4.2']
 let dir: string
 let authDb: TestDatabase
 let auth: BuiltServer
@@ -70,23 +69,9 @@ console.log(JSON.stringify({ port: app.server.address().port }))
 
 beforeAll(async () => {
   buildServices()
-  dir = mkdtempSync(join(tmpdir(), 'token-verifier-consumer-'))
-  execFileSync('npx', [...PNPM, 'pack', '--pack-destination', dir], {
-    cwd: join(root, 'shared/token-verifier'),
-    stdio: 'pipe',
+  dir = installPacked('token-verifier-consumer', ['shared/contracts', 'shared/token-verifier'], {
+    fastify: '5.12.8',
   })
-  const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify({
-      name: 'consumer',
-      private: true,
-      type: 'module',
-      dependencies: { '@bio/token-verifier': `file:./${tarball}`, fastify: '5.12.8' },
-    }),
-  )
-  // Offline when the pnpm store has everything (it does after the workspace install).
-  execFileSync('npx', [...PNPM, 'install', '--offline'], { cwd: dir, stdio: 'pipe' })
   writeFileSync(join(dir, 'http-server.mjs'), HTTP_SERVER)
   writeFileSync(join(dir, 'fastify-app.mjs'), FASTIFY_APP)
   authDb = await createTestDatabase('packaged')
@@ -132,16 +117,17 @@ function startConsumer(file: string, env: Record<string, string>): Promise<strin
 const registeredToken = () => registerOverHttp(auth.base)
 
 describe('the packed verifier, installed outside the workspace', () => {
-  it('ships built JavaScript, types and its README, and depends on no workspace package', () => {
+  it('ships built JavaScript, types and its README, and depends on no workspace package but @bio/contracts', () => {
     const installed = join(dir, 'node_modules/@bio/token-verifier')
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'))
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      '@bio/contracts',
       '@fastify/jwt',
       '@sinclair/typebox',
       'fast-jwt',
       'fastify-plugin',
     ])
-    expect(JSON.stringify(manifest)).not.toMatch(/workspace:|@bio\/shared|src\/index\.ts/)
+    expect(JSON.stringify(manifest)).not.toMatch(/workspace:|@bio\/service-kit|src\/index\.ts/)
     expect(readdirSync(installed).sort()).toEqual(['README.md', 'dist', 'package.json'])
     expect(readFileSync(join(installed, 'README.md'), 'utf8')).toContain('createAccessTokenVerifier')
   })

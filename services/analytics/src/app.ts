@@ -8,7 +8,7 @@ import {
   openGeoLookup,
   type ServiceAppOptions,
   verifierOptions,
-} from '@bio/shared'
+} from '@bio/service-kit'
 import { type AccessTokenVerifierOptions, accessTokenPlugin } from '@bio/token-verifier'
 import type { AnalyticsConfig } from './config.js'
 import { type AnalyticsSchema, schema } from './db/schema.js'

@@ -10,7 +10,7 @@ import {
   publicKeysFrom,
   type TokenConfig,
   tokenConfigFrom,
-} from '@bio/shared'
+} from '@bio/service-kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AnalyticsEnv = Type.Object({

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util'
-import { ConfigError, ForgetVisitorBody, isUuid, openDatabase } from '@bio/shared'
+import { isUuid } from '@bio/contracts'
+import { ConfigError, openDatabase } from '@bio/service-kit'
 import { Value } from '@sinclair/typebox/value'
 import { loadAnalyticsConfig } from './config.js'
 import { MIGRATIONS_FOLDER } from './db/migrations.js'
 import { schema } from './db/schema.js'
 import { createErasureService } from './erasure/erasure-service.js'
+import { ForgetVisitorBody } from './schemas/analytics.js'
 
 const USAGE = `usage: npm run analytics:erase -- --user <user uuid>
        npm run analytics:erase -- --visitor <visitor id>

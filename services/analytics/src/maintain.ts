@@ -1,4 +1,4 @@
-import { ConfigError, openDatabase } from '@bio/shared'
+import { ConfigError, openDatabase } from '@bio/service-kit'
 import { loadAnalyticsConfig } from './config.js'
 import { MIGRATIONS_FOLDER } from './db/migrations.js'
 import { schema } from './db/schema.js'

@@ -1,4 +1,5 @@
-import { AppError, isTransient } from '@bio/shared'
+import { AppError } from '@bio/contracts'
+import { isTransient } from '@bio/service-kit'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Batcher, type BatcherOptions } from '../src/ingest/batcher.js'
 import { silentLogger } from './helper.js'

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
-import { AppError, isTransient } from '@bio/shared'
+import { AppError } from '@bio/contracts'
+import { isTransient } from '@bio/service-kit'
 import { describe, expect, it } from 'vitest'
 import { Batcher } from '../src/ingest/batcher.js'
 import { Breaker } from '../src/ingest/breaker.js'

@@ -1,4 +1,4 @@
-import { ConfigError } from '@bio/shared'
+import { ConfigError } from '@bio/service-kit'
 import { describe, expect, it } from 'vitest'
 import { loadAnalyticsConfig } from '../src/config.js'
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { lockTable, outageEnv, type Sample, sampler, sleep, useProxiedApps } from '@bio/shared/testing'
+import { lockTable, outageEnv, type Sample, sampler, sleep, useProxiedApps } from '@bio/service-kit/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildServices, WORKSPACE_ROOT } from '@bio/shared/testing'
+import { buildServices, WORKSPACE_ROOT } from '@bio/service-kit/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { rowsHolding, seedVisits } from './erasure-helper.js'
 import {

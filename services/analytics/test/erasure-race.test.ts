@@ -1,5 +1,6 @@
-import { isUuid, rowsOf } from '@bio/shared'
-import { holdLocks } from '@bio/shared/testing'
+import { isUuid } from '@bio/contracts'
+import { rowsOf } from '@bio/service-kit'
+import { holdLocks } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { uuidV7 } from '../src/lib/uuid-v7.js'

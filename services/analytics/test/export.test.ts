@@ -1,5 +1,5 @@
-import { ExportedPageView, ExportedSession } from '@bio/shared'
 import { describe, expect, it } from 'vitest'
+import { ExportedPageView, ExportedSession } from '../src/schemas/analytics.js'
 import { exportMe, seedVisits } from './erasure-helper.js'
 import { bearer, expectError, useAnalyticsHarness } from './helper.js'
 
@@ -35,7 +35,7 @@ describe('GET /api/v1/analytics/me/export', () => {
     expect(Number.isNaN(Date.parse(body.data.exportedAt))).toBe(false)
     expect(body.data.sessions.map((s) => s.id)).toEqual([...mine].sort())
     expect(body.data.pageviews).toHaveLength(6)
-    // The documented shape (shared/src/schemas/analytics.ts), field for field.
+    // The documented shape (services/analytics/src/schemas/analytics.ts), field for field.
     for (const s of body.data.sessions)
       expect(Object.keys(s).sort()).toEqual(Object.keys(ExportedSession.properties).sort())
     for (const v of body.data.pageviews) {

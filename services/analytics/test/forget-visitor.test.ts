@@ -1,4 +1,4 @@
-import { rowsOf } from '@bio/shared'
+import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { TOMBSTONE_TTL_MS } from '../src/lib/erasure-digest.js'

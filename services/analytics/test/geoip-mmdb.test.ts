@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openGeoLookup, rowsOf } from '@bio/shared'
+import { openGeoLookup, rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { CHROME_UA, sessionBody, useAnalyticsHarness } from './helper.js'

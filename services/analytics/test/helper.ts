@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { type GeoLookup, rowsOf } from '@bio/shared'
+import { type GeoLookup, rowsOf } from '@bio/service-kit'
 import {
   type AppHarness,
   expectError,
@@ -8,7 +8,7 @@ import {
   type UseHarnessOptions,
   UUID_RE,
   useHarness,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { asc, eq, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger, LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -103,7 +103,7 @@ export const sessionBody = (overrides: Record<string, unknown> = {}) => ({
 // Shared helpers for the route tests.
 
 export const A = '/api/v1/analytics'
-export { type ErrorBodyShape, expectError, testClock, UUID_RE } from '@bio/shared/testing'
+export { type ErrorBodyShape, expectError, testClock, UUID_RE } from '@bio/service-kit/testing'
 /** A well-formed UUID no row will ever have. */
 export const UNKNOWN_ID = '7f0c0e8e-5d6b-4c1a-9f3e-000000000000'
 

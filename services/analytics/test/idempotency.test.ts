@@ -1,4 +1,4 @@
-import { twoReadyInstances } from '@bio/shared/testing'
+import { twoReadyInstances } from '@bio/service-kit/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { chooseRowId, isUuidV7, uuidV7, uuidV7Instant, uuidV7Time } from '../src/lib/uuid-v7.js'
 import {

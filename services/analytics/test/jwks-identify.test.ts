@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/shared/testing'
+import { accessClaims, edKeyPair, hmacToken, hsHeader, privatePem, publicPem } from '@bio/service-kit/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { registerUser, useAuthHarness } from '../../auth/test/helper.js'
 import {

@@ -1,4 +1,4 @@
-import { expectShed, lagUntilSampled, untilSampled } from '@bio/shared/testing'
+import { expectShed, lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import {
@@ -12,7 +12,7 @@ import {
 } from './helper.js'
 
 /**
- * Load shedding (shared/src/http/overload.ts): while the event loop lags past
+ * Load shedding (shared/service-kit/src/http/plugins/overload.ts): while the event loop lags past
  * OVERLOAD_MAX_EVENT_LOOP_DELAY_MS, or the heap is over OVERLOAD_MAX_HEAP_MB, requests are
  * answered at once with 503 + retry-after in the envelope (writing nothing), the probes stay
  * truthful, and service resumes by itself once the pressure is gone.

@@ -1,4 +1,5 @@
-import { createTrackingToken, rowsOf } from '@bio/shared'
+import { createTrackingToken } from '@bio/contracts'
+import { rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import {

@@ -1,5 +1,5 @@
-import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
-import { createTestDatabase, type TestDatabase } from '@bio/shared/testing'
+import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/service-kit'
+import { createTestDatabase, type TestDatabase } from '@bio/service-kit/testing'
 import { type SQL, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_FOLDER, migrationsFolderUpTo } from '../src/db/migrations.js'

@@ -1,4 +1,4 @@
-import { rowsOf } from '@bio/shared'
+import { rowsOf } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {

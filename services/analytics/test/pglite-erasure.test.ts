@@ -1,4 +1,4 @@
-import { type DatabaseHandle, openDatabase } from '@bio/shared'
+import { type DatabaseHandle, openDatabase } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'

@@ -1,4 +1,4 @@
-import { HOSTILE_STRINGS, hostileInput } from '@bio/shared/testing'
+import { HOSTILE_STRINGS, hostileInput } from '@bio/service-kit/testing'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import { beforeAll, describe, expect, it } from 'vitest'

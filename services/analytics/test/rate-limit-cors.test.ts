@@ -1,4 +1,4 @@
-import { expectRateLimited } from '@bio/shared/testing'
+import { expectRateLimited } from '@bio/service-kit/testing'
 import { describe, expect, it } from 'vitest'
 import {
   A,

@@ -3,7 +3,7 @@ import {
   freshClientIp,
   TEST_REDIS_URL as REDIS_URL,
   twoReadyInstances,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { describe, expect, it } from 'vitest'
 import {
   A,

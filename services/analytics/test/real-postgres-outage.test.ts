@@ -1,5 +1,5 @@
-import { openDatabase, rowsOf } from '@bio/shared'
-import { outageEnv, sleep, startThrowawayCluster, type ThrowawayCluster } from '@bio/shared/testing'
+import { openDatabase, rowsOf } from '@bio/service-kit'
+import { outageEnv, sleep, startThrowawayCluster, type ThrowawayCluster } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

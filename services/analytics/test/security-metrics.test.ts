@@ -1,5 +1,5 @@
-import { loggerOptions } from '@bio/shared'
-import { captureLogs, expectApiHeaders } from '@bio/shared/testing'
+import { loggerOptions } from '@bio/service-kit'
+import { captureLogs, expectApiHeaders } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'

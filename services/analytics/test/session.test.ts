@@ -1,4 +1,4 @@
-import { createTrackingToken, TRACKING_BUCKET_MS } from '@bio/shared'
+import { createTrackingToken, TRACKING_BUCKET_MS } from '@bio/contracts'
 import { describe, expect, it } from 'vitest'
 import {
   type AnalyticsApp,

@@ -1,4 +1,4 @@
-import { openDatabase } from '@bio/shared'
+import { openDatabase } from '@bio/service-kit'
 import { inArray } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { buildAnalyticsApp } from '../src/app.js'
@@ -121,10 +121,8 @@ describe('graceful shutdown: every acknowledged write is committed', () => {
     expect((await storedPageViewIds(viewIds)).size).toBe(viewIds.length)
   })
 
-  // Known bug in shared/src/http/create-app.ts (not ours to change): with `return503OnClosing`
-  // Fastify answers requests that arrive while the app closes with its own hard-coded body
-  // `{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}`, not the
-  // error envelope. Drop `.fails` once createServiceApp answers them with the envelope.
+  // Fastify's own `return503OnClosing` body is not the envelope; the service kit's graceful-close
+  // plugin (shared/service-kit/src/http/plugins/graceful-close.ts) answers these instead.
   it('a request that arrives while the app is closing gets the 503 error envelope', async () => {
     const app = await ownApp()
     const closing = app.close()

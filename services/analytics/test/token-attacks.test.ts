@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { edKeyPair, publicPem, type TokenAttackContext, tokenAttacks, validToken } from '@bio/shared/testing'
+import {
+  edKeyPair,
+  publicPem,
+  type TokenAttackContext,
+  tokenAttacks,
+  validToken,
+} from '@bio/service-kit/testing'
 import { describe, expect, it } from 'vitest'
 import {
   createSession,

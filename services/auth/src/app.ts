@@ -8,7 +8,7 @@ import {
   openGeoLookup,
   type ServiceAppOptions,
   verifierOptions,
-} from '@bio/shared'
+} from '@bio/service-kit'
 import { accessTokenPlugin } from '@bio/token-verifier'
 import cookie from '@fastify/cookie'
 import type { AuthConfig } from './config.js'

@@ -12,7 +12,7 @@ import {
   splitList,
   type TokenConfig,
   tokenConfigFrom,
-} from '@bio/shared'
+} from '@bio/service-kit'
 import { KeyFormatError, privateKey } from '@bio/token-verifier'
 import { type Static, Type } from '@sinclair/typebox'
 import type { LoginThrottlePolicy } from './domain/login-throttle-policy.js'

@@ -1,4 +1,4 @@
-import { defineErrors } from '@bio/shared'
+import { defineErrors } from '@bio/contracts'
 
 /** The auth service's own errors; the shared CommonErrors cover the rest. */
 export const AuthErrors = defineErrors({

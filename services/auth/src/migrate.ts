@@ -1,4 +1,4 @@
-import { migrateCommand } from '@bio/shared'
+import { migrateCommand } from '@bio/service-kit'
 import { loadAuthConfig } from './config.js'
 import { MIGRATIONS_FOLDER } from './db/migrations.js'
 import { schema } from './db/schema.js'

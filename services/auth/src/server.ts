@@ -1,4 +1,4 @@
-import { openDatabase, serve } from '@bio/shared'
+import { openDatabase, serve } from '@bio/service-kit'
 import { buildAuthApp } from './app.js'
 import { loadAuthConfig } from './config.js'
 import { MIGRATIONS_FOLDER } from './db/migrations.js'

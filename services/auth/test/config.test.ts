@@ -1,4 +1,4 @@
-import { ConfigError, parseRateLimits } from '@bio/shared'
+import { ConfigError, parseRateLimits } from '@bio/service-kit'
 import { describe, expect, it } from 'vitest'
 import { loadAuthConfig } from '../src/config.js'
 import { TEST_SECRET, TEST_THROTTLE_SECRET } from './helper.js'

@@ -6,7 +6,7 @@ import {
   sleep,
   useProxiedApps,
   waitUntilReady,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { inArray } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'

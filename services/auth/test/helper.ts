@@ -1,13 +1,13 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type GeoLookup, rowsOf } from '@bio/shared'
+import { type GeoLookup, rowsOf } from '@bio/service-kit'
 import {
   type AppHarness,
   type HarnessHandle,
   serviceHarness,
   type UseHarnessOptions,
   useHarness,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import { eq, type SQL, sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
@@ -108,7 +108,7 @@ export function newUser(overrides: Record<string, unknown> = {}) {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers for the route tests.
 
-export { type ErrorBodyShape, expectError, testClock } from '@bio/shared/testing'
+export { type ErrorBodyShape, expectError, testClock } from '@bio/service-kit/testing'
 
 export const AUTH = '/api/v1/auth'
 export const REFRESH_COOKIE_NAME = 'biore_refresh'

@@ -1,4 +1,4 @@
-import { freshClientIp } from '@bio/shared/testing'
+import { freshClientIp } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import {

@@ -1,4 +1,4 @@
-import { freshClientIp } from '@bio/shared/testing'
+import { freshClientIp } from '@bio/service-kit/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUTH, newUser, useAuthHarness } from './helper.js'
 

@@ -1,4 +1,4 @@
-import { clientNetwork } from '@bio/shared'
+import { clientNetwork } from '@bio/service-kit'
 import { describe, expect, it } from 'vitest'
 import {
   creditSuccess,

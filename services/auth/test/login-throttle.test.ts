@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { freshClientIp } from '@bio/shared/testing'
+import { freshClientIp } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import postgres from 'postgres'

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { freePort } from '@bio/shared/testing'
+import { freePort } from '@bio/service-kit/testing'
 import { type ParsedMail, simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 import type { MailTransport, OutgoingMail } from '../src/mail/mail-transport.js'

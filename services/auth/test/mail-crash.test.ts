@@ -5,7 +5,7 @@ import {
   freePort,
   startBuiltServer,
   type TestDatabase,
-} from '@bio/shared/testing'
+} from '@bio/service-kit/testing'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SmtpSink, smtpSink } from './mail-capture.js'

@@ -1,4 +1,4 @@
-import { expectShed, lagUntilSampled, untilSampled } from '@bio/shared/testing'
+import { expectShed, lagUntilSampled, untilSampled } from '@bio/service-kit/testing'
 import type { LightMyRequestResponse } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { AUTH, type AuthApp, countUsers, login, newUser, registerUser, useAuthHarness } from './helper.js'

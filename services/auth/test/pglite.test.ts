@@ -1,4 +1,4 @@
-import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/shared'
+import { type DatabaseHandle, openDatabase, rowsOf } from '@bio/service-kit'
 import { eq, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { HOSTILE_STRINGS, hostileInput } from '@bio/shared/testing'
+import { HOSTILE_STRINGS, hostileInput } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'

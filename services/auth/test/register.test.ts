@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { UUID_RE } from '@bio/shared/testing'
+import { UUID_RE } from '@bio/service-kit/testing'
 import { describe, expect, it } from 'vitest'
 import {
   AUTH,

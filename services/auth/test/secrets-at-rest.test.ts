@@ -1,5 +1,5 @@
-import { loggerOptions } from '@bio/shared'
-import { captureLogs, type LogCapture } from '@bio/shared/testing'
+import { loggerOptions } from '@bio/service-kit'
+import { captureLogs, type LogCapture } from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'

@@ -1,5 +1,5 @@
-import { CommonEnv, httpConfigFrom, loadEnv, loggerOptions } from '@bio/shared'
-import { captureLogs, expectApiHeaders, type LogCapture, lockTable } from '@bio/shared/testing'
+import { CommonEnv, httpConfigFrom, loadEnv, loggerOptions } from '@bio/service-kit'
+import { captureLogs, expectApiHeaders, type LogCapture, lockTable } from '@bio/service-kit/testing'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildAuthApp } from '../src/app.js'

@@ -1,5 +1,11 @@
-import { rowsOf } from '@bio/shared'
-import { edKeyPair, publicPem, type TokenAttackContext, tokenAttacks, validToken } from '@bio/shared/testing'
+import { rowsOf } from '@bio/service-kit'
+import {
+  edKeyPair,
+  publicPem,
+  type TokenAttackContext,
+  tokenAttacks,
+  validToken,
+} from '@bio/service-kit/testing'
 import { sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { expectError, me, registerUser, TEST_SECRET, useAuthHarness } from './helper.js'

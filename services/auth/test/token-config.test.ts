@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { ConfigError } from '@bio/shared'
-import { edKeyPair, privatePem, publicPem } from '@bio/shared/testing'
+import { ConfigError } from '@bio/service-kit'
+import { edKeyPair, privatePem, publicPem } from '@bio/service-kit/testing'
 import { publicKeyKid, secretKid } from '@bio/token-verifier'
 import { describe, expect, it } from 'vitest'
 import { loadAuthConfig } from '../src/config.js'

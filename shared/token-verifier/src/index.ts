@@ -2,7 +2,6 @@ export { bearerToken } from './bearer.js'
 export { ACCESS_TOKEN_TYPE, AccessTokenClaims } from './claims.js'
 export {
   AccessTokenError,
-  type AccessTokenErrorEnvelope,
   type AccessTokenFailure,
   isAccessTokenError,
 } from './errors.js'

@@ -1,5 +1,11 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
-import { accessClaims, hmacToken, keyToken, publicPem, type TokenAttackContext } from '@bio/shared/testing'
+import {
+  accessClaims,
+  hmacToken,
+  keyToken,
+  publicPem,
+  type TokenAttackContext,
+} from '@bio/service-kit/testing'
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
-import { accessClaims, hmacToken, keyToken, type TokenAttackContext } from '@bio/shared/testing'
+import { accessClaims, hmacToken, keyToken, type TokenAttackContext } from '@bio/service-kit/testing'
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -147,7 +147,7 @@ describe('JWKS: fetched at start, refetched for an unknown kid at most once per 
   })
 })
 
-describe('accessTokenPlugin in a Fastify app of its own (no @bio/shared)', () => {
+describe('accessTokenPlugin in a Fastify app of its own (no service kit)', () => {
   const apps: ReturnType<typeof Fastify>[] = []
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((a) => a.close()))

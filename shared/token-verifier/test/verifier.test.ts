@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
-import { accessClaims, hmacToken, keyToken, type TokenAttackContext } from '@bio/shared/testing'
+import { accessClaims, hmacToken, keyToken, type TokenAttackContext } from '@bio/service-kit/testing'
 import { describe, expect, it } from 'vitest'
 import {
   AccessTokenError,

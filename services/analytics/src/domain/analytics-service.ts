@@ -1,14 +1,5 @@
-import {
-  AppError,
-  CommonErrors,
-  type CreateSessionBody,
-  type GeoLookup,
-  type HeartbeatBody,
-  isUuid,
-  type PageLeaveBody,
-  type RecordPageViewBody,
-  verifyTrackingToken,
-} from '@bio/shared'
+import { AppError, CommonErrors, isUuid, verifyTrackingToken } from '@bio/contracts'
+import type { GeoLookup } from '@bio/service-kit'
 import type { AnalyticsConfig } from '../config.js'
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js'
 import { isoMicros } from '../lib/clock.js'
@@ -18,6 +9,12 @@ import { canonicalTimeZone } from '../lib/time-zone.js'
 import { deviceInfo, isBotUserAgent } from '../lib/user-agent.js'
 import { chooseRowId } from '../lib/uuid-v7.js'
 import { hashVisitorId } from '../lib/visitor-hash.js'
+import type {
+  CreateSessionBody,
+  HeartbeatBody,
+  PageLeaveBody,
+  RecordPageViewBody,
+} from '../schemas/analytics.js'
 
 /** What the ingest rules read from the request besides the body. */
 export interface IngestContext {

@@ -1,4 +1,5 @@
-import { AppError, CommonErrors, rowsOf, sqlState } from '@bio/shared'
+import { AppError, CommonErrors } from '@bio/contracts'
+import { rowsOf, sqlState } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import type { AnalyticsDb } from '../ingest/writers.js'
 import { json } from '../ingest/writers.js'

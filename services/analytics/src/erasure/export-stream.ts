@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream'
-import { rowsOf } from '@bio/shared'
+import { rowsOf } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AnalyticsDb } from '../ingest/writers.js'

@@ -1,4 +1,4 @@
-import { AppError, CommonErrors } from '@bio/shared'
+import { AppError, CommonErrors } from '@bio/contracts'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Breaker } from './breaker.js'
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { AppError, CommonErrors } from '@bio/shared'
+import { AppError, CommonErrors } from '@bio/contracts'
 
 export interface BreakerOptions {
   /** A cheap round trip to the database (`select 1`); resolves when it answered. */

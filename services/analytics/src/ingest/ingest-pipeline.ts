@@ -1,4 +1,4 @@
-import { type Db, isTransient } from '@bio/shared'
+import { type Db, isTransient } from '@bio/service-kit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IngestConfig } from '../config.js'
 import type { AnalyticsSchema } from '../db/schema.js'

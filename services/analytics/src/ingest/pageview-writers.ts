@@ -1,4 +1,4 @@
-import { executePrepared, sqlState } from '@bio/shared'
+import { executePrepared, sqlState } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import { isoMicros } from '../lib/clock.js'
 import { rowTimeRange } from '../lib/uuid-v7.js'

@@ -1,4 +1,4 @@
-import { executePrepared } from '@bio/shared'
+import { executePrepared } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { type AnalyticsDb, answerOwned, json, type OwnedRow, ownersOf, withOrder } from './writers.js'
 

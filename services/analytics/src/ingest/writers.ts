@@ -1,4 +1,4 @@
-import { type Db, executePrepared } from '@bio/shared'
+import { type Db, executePrepared } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import type { AnalyticsSchema } from '../db/schema.js'
 

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '@bio/shared'
+import type { DatabaseHandle } from '@bio/service-kit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { MaintenanceConfig } from '../config.js'
 import type { AnalyticsSchema } from '../db/schema.js'

@@ -1,4 +1,4 @@
-import { sqlState } from '@bio/shared'
+import { sqlState } from '@bio/service-kit'
 import type { Query } from './maintenance-sql.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '@bio/shared'
+import type { DatabaseHandle } from '@bio/service-kit'
 import type { AnalyticsSchema } from '../db/schema.js'
 import { openMaintenanceSession } from './maintenance-sql.js'
 import {

@@ -1,17 +1,13 @@
+import { errors, OkResult, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
+import type { AnalyticsService } from '../domain/analytics-service.js'
 import {
   AnyIdParams,
   CreateSessionBody,
-  errors,
-  type FastifyPluginAsyncTypebox,
   HeartbeatBody,
-  MINUTE,
   NullableId,
-  OkResult,
-  ok,
   RecordPageViewBody,
-  success,
-} from '@bio/shared'
-import type { AnalyticsService } from '../domain/analytics-service.js'
+} from '../schemas/analytics.js'
 import { pageLeaveRoutes } from './page-leave-routes.js'
 
 const OK = success({ ok: true as const })

@@ -1,15 +1,7 @@
-import {
-  ErasureCounts,
-  errors,
-  type FastifyPluginAsyncTypebox,
-  ForgetCounts,
-  ForgetVisitorBody,
-  MINUTE,
-  ok,
-  success,
-  UserExport,
-} from '@bio/shared'
+import { errors, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
 import type { ErasureService } from '../erasure/erasure-service.js'
+import { ErasureCounts, ForgetCounts, ForgetVisitorBody, UserExport } from '../schemas/analytics.js'
 
 const EXPORT_TYPE = 'application/json; charset=utf-8'
 

@@ -1,14 +1,7 @@
-import {
-  AnyIdParams,
-  errors,
-  type FastifyPluginAsyncTypebox,
-  MINUTE,
-  OkResult,
-  ok,
-  PageLeaveBody,
-  success,
-} from '@bio/shared'
+import { errors, OkResult, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
 import type { AnalyticsService } from '../domain/analytics-service.js'
+import { AnyIdParams, PageLeaveBody } from '../schemas/analytics.js'
 
 const BEACON_LIMIT = 1024
 

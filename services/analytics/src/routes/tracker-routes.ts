@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { AppError, CommonErrors, errors, type FastifyPluginAsyncTypebox } from '@bio/shared'
+import { AppError, CommonErrors, errors } from '@bio/contracts'
+import type { FastifyPluginAsyncTypebox } from '@bio/service-kit'
 
 /** Where scripts/build-tracker.mjs writes the tracker; the same from src/routes and dist/routes. */
 export const TRACKER_DIR = new URL('../../public/', import.meta.url)

@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import { and, eq, isNull } from 'drizzle-orm'
 import { type AccountTokenPurpose, type AuthSchema, accountTokens } from './schema.js'
 

@@ -1,4 +1,4 @@
-import { type Db, rowsOf } from '@bio/shared'
+import { type Db, rowsOf } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
 import { type AuditEventType, type AuthSchema, authAuditEvents } from './schema.js'
 

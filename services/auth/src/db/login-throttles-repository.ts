@@ -1,4 +1,4 @@
-import { type Db, rowsOf } from '@bio/shared'
+import { type Db, rowsOf } from '@bio/service-kit'
 import { eq, sql } from 'drizzle-orm'
 import type { ThrottleCounter, ThrottleScope } from '../domain/login-throttle-policy.js'
 import { type AuthSchema, loginThrottles } from './schema.js'

@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import { and, desc, eq, gt, isNull, ne } from 'drizzle-orm'
 import { type AuthSchema, type RefreshSessionRow, refreshSessions } from './schema.js'
 

@@ -1,4 +1,5 @@
-import { AppError, type Db, violatedConstraint } from '@bio/shared'
+import { AppError } from '@bio/contracts'
+import { type Db, violatedConstraint } from '@bio/service-kit'
 import { eq, sql } from 'drizzle-orm'
 import { AuthErrors } from '../errors.js'
 import { type AuthSchema, reservedUsernames, type UserRow, users } from './schema.js'

@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import { auditRepository } from '../db/audit-repository.js'
 import type { AuditEventType, AuthSchema } from '../db/schema.js'
 import { maskIp, userAgentOf } from '../lib/client-info.js'

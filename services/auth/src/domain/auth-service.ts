@@ -1,4 +1,4 @@
-import type { LoginBody, RegisterBody } from '@bio/shared'
+import type { LoginBody, RegisterBody } from '../schemas/auth.js'
 import type { AuthDeps, RequestContext } from './context.js'
 import { resendVerification, verifyEmail } from './email-verification.js'
 import { createLogin } from './login.js'

@@ -1,4 +1,4 @@
-import type { Db, GeoLookup } from '@bio/shared'
+import type { Db, GeoLookup } from '@bio/service-kit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthSchema } from '../db/schema.js'

@@ -1,4 +1,5 @@
-import { AppError, clientNetwork } from '@bio/shared'
+import { AppError } from '@bio/contracts'
+import { clientNetwork } from '@bio/service-kit'
 import { type CounterKey, loginThrottlesRepository } from '../db/login-throttles-repository.js'
 import { AuthErrors } from '../errors.js'
 import type { AuthDeps } from './context.js'

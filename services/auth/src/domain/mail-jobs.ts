@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import type { AuthConfig } from '../config.js'
 import { accountTokensRepository } from '../db/account-tokens-repository.js'
 import type { AuthSchema, MailOutboxRow, UserRow } from '../db/schema.js'

@@ -1,4 +1,4 @@
-import { AppError } from '@bio/shared'
+import { AppError } from '@bio/contracts'
 import { accountTokensRepository } from '../db/account-tokens-repository.js'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'

@@ -1,5 +1,6 @@
-import { AppError, CommonErrors, type MeResult } from '@bio/shared'
+import { AppError, CommonErrors } from '@bio/contracts'
 import { usersRepository } from '../db/users-repository.js'
+import type { MeResult } from '../schemas/auth.js'
 import type { AuthDeps } from './context.js'
 
 /** The signed-in user's profile, the contract's `/me` shape. A token of a deleted row is 401. */

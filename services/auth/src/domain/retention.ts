@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import { auditRepository } from '../db/audit-repository.js'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import type { AuthSchema } from '../db/schema.js'

@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import type { AuthSchema } from '../db/schema.js'
 import { maskIp, userAgentOf } from '../lib/client-info.js'

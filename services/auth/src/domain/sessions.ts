@@ -1,4 +1,4 @@
-import { AppError } from '@bio/shared'
+import { AppError } from '@bio/contracts'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import { AuthErrors } from '../errors.js'
 import { deviceName } from '../lib/device-name.js'

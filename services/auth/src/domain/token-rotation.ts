@@ -1,4 +1,4 @@
-import { AppError } from '@bio/shared'
+import { AppError } from '@bio/contracts'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'
 import { refreshSessionsRepository } from '../db/refresh-sessions-repository.js'
 import { usersRepository } from '../db/users-repository.js'

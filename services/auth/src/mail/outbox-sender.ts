@@ -1,4 +1,4 @@
-import type { Db } from '@bio/shared'
+import type { Db } from '@bio/service-kit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import { mailOutboxRepository } from '../db/mail-outbox-repository.js'

@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '@bio/shared'
+import type { DatabaseHandle } from '@bio/service-kit'
 import type { FastifyInstance } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import { MAIL_CHANNEL } from '../db/mail-outbox-repository.js'

@@ -1,17 +1,14 @@
+import { errors, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
+import type { AuthService } from '../domain/auth-service.js'
 import {
   ChangePasswordBody,
   EmailBody,
-  errors,
-  type FastifyPluginAsyncTypebox,
-  HOUR,
   MessageResult,
-  ok,
   ResetPasswordBody,
   SuccessOnly,
-  success,
   VerifyEmailBody,
-} from '@bio/shared'
-import type { AuthService } from '../domain/auth-service.js'
+} from '../schemas/auth.js'
 import { callerOf, contextOf } from './request-context.js'
 
 const done = { success: true as const }

@@ -1,22 +1,18 @@
-import {
-  errors,
-  type FastifyPluginAsyncTypebox,
-  HOUR,
-  LoginBody,
-  MeResult,
-  MessageResult,
-  ok,
-  RefreshTokenBody,
-  RegisterBody,
-  RegisterResult,
-  success,
-  TokenResult,
-} from '@bio/shared'
-
+import { errors, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
 import type { AuthService } from '../domain/auth-service.js'
 import { normalizeEmail, normalizeUsername } from '../lib/identifiers.js'
+import {
+  LoginBody,
+  MeResult,
+  MessageResult,
+  RefreshTokenBody,
+  RegisterBody,
+  RegisterResult,
+  TokenResult,
+} from '../schemas/auth.js'
 import { accountRoutes } from './account-routes.js'
 import { deviceCookie, refreshCookie } from './refresh-cookie.js'
 import { contextOf } from './request-context.js'

@@ -1,4 +1,5 @@
-import { errors, type FastifyPluginAsyncTypebox } from '@bio/shared'
+import { errors } from '@bio/contracts'
+import type { FastifyPluginAsyncTypebox } from '@bio/service-kit'
 import { JsonWebKeySet } from '@bio/token-verifier'
 import type { AuthConfig } from '../config.js'
 import { jwksOf } from '../tokens/jwks.js'

@@ -1,14 +1,7 @@
-import {
-  errors,
-  type FastifyPluginAsyncTypebox,
-  HOUR,
-  ok,
-  SessionIdParams,
-  SessionList,
-  SuccessOnly,
-  success,
-} from '@bio/shared'
+import { errors, ok, success } from '@bio/contracts'
+import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { AuthService } from '../domain/auth-service.js'
+import { SessionIdParams, SessionList, SuccessOnly } from '../schemas/auth.js'
 import { callerOf, contextOf } from './request-context.js'
 
 /** The signed-in user's refresh sessions: list and revoke (contract 3.1, 3.8). */

@@ -3,8 +3,8 @@ import { createServer } from 'node:net'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
-/** The workspace root (this file is shared/src/testing/ or shared/dist/testing/). */
-export const WORKSPACE_ROOT = fileURLToPath(new URL('../../..', import.meta.url))
+/** The workspace root (this file is shared/service-kit/src/testing/ or shared/service-kit/dist/testing/). */
+export const WORKSPACE_ROOT = fileURLToPath(new URL('../../../..', import.meta.url))
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
 export function freePort(): Promise<number> {

@@ -8,7 +8,7 @@ import type { Arbitrary } from 'fast-check'
  * routes, valid bodies, headers and row checks) stays in its tests; these are the generic parts.
  *
  * The arbitraries are built by `hostileInput(fc)` from the caller's fast-check: this file is part of
- * shared/src (compiled with the runtime) and so imports no dev dependency itself.
+ * shared/service-kit/src (compiled with the runtime) and so imports no dev dependency itself.
  */
 
 /** Strings any service should shrug off: SQL and HTML injection, path traversal, odd Unicode. */

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
+import { AppError, CommonErrors, type ErrorSpec, errorBody } from '@bio/contracts'
 import type { FastifyInstance } from 'fastify'
-import { AppError, type ErrorSpec } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
 import { REQUEST_ID_HEADER } from './correlation-id.js'
-import { errorBody } from './error-handler.js'
 
 /** Node's parser and timeout errors, by `err.code`, and how they are answered. */
 const CLIENT_ERRORS: Record<string, ErrorSpec> = {

@@ -1,11 +1,13 @@
+import { errorBody, isAppError } from '@bio/contracts'
 import { AccessTokenError, accessTokenPlugin, createAccessTokenVerifier } from '@bio/token-verifier'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App } from '../src/index.js'
 import { bareServiceApp } from './service-app.js'
 
 /**
- * The verifier package's one error type through @bio/shared's one error handler: thrown by the
- * plain function inside a route, it comes out as the same 401 envelope the plugin answers with.
+ * The verifier package's one error type through the service kit's one error handler: it is an
+ * AppError of @bio/contracts, so thrown by the plain function inside a route it comes out as the
+ * same 401 envelope the plugin answers with, both rendered by contracts' `errorBody`.
  */
 
 const SECRET = 'shared-handler-test-secret-of-32-bytes!!'
@@ -56,6 +58,13 @@ describe('AccessTokenError in a service app', () => {
         },
       })
     }
+  })
+
+  it('is an AppError whose envelope is errorBody of @bio/contracts', () => {
+    const error = new AccessTokenError('missing')
+    expect(isAppError(error)).toBe(true)
+    expect(error.toEnvelope('req-1')).toEqual(errorBody(error, 'req-1'))
+    expect(error.headers).toEqual({ 'www-authenticate': 'Bearer' })
   })
 
   it('keeps the expired key when thrown anywhere in a route', async () => {

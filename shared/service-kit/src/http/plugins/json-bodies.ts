@@ -1,6 +1,6 @@
+import { AppError, CommonErrors } from '@bio/contracts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
+import fp from 'fastify-plugin'
 
 /** PostgreSQL text cannot hold NUL, nor a lone UTF-16 surrogate (it is not valid UTF-8). */
 const unstorable = (s: string): boolean => s.includes('\u0000') || !s.isWellFormed()
@@ -51,7 +51,10 @@ export function jsonBodyParser(app: FastifyInstance) {
  * take JSON, so anything else is 415). A scope that must accept text/plain JSON (sendBeacon)
  * registers `jsonBodyParser` for it.
  */
-export function useJsonBodies(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app))
-}
+export const jsonBodies = fp(
+  async (app) => {
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app))
+  },
+  { name: 'json-bodies', fastify: '5.x' },
+)

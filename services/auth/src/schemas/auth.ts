@@ -1,5 +1,5 @@
+import { Uuid } from '@bio/contracts'
 import { type Static, Type } from '@sinclair/typebox'
-import { Uuid } from './formats.js'
 
 /**
  * Control characters (C0, DEL, C1) and the bidirectional overrides and isolates that can make a

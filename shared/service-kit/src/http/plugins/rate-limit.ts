@@ -1,12 +1,11 @@
+import { AppError, CommonErrors } from '@bio/contracts'
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
-import type { HttpConfig, RateLimitRule } from '../config/common-env.js'
-import { ConfigError } from '../config/load-env.js'
-import { AppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
-import { clientNetwork } from './client-ip.js'
+import type { HttpConfig, RateLimitRule } from '../../config/common-env.js'
+import { ConfigError } from '../../config/load-env.js'
+import { clientNetwork } from '../client-ip.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

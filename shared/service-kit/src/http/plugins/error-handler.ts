@@ -1,11 +1,8 @@
-import { isAccessTokenError } from '@bio/token-verifier'
+import { AppError, CommonErrors, type ErrorDetail, errorBody, isAppError } from '@bio/contracts'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isUnavailable } from '../db/pg-errors.js'
-import { AppError, type ErrorDetail, isAppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
-import type { ErrorEnvelope } from '../schemas/envelope.js'
-import { REQUEST_ID_HEADER } from './correlation-id.js'
+import { isUnavailable } from '../../db/pg-errors.js'
+import { REQUEST_ID_HEADER } from '../correlation-id.js'
 
 interface AjvIssue {
   keyword: string
@@ -57,12 +54,6 @@ const FASTIFY_BODY_ERRORS = new Set([
 /** Maps anything thrown in a request to an AppError; `null` means "unexpected: 500". */
 export function toAppError(err: FastifyError | Error): AppError | null {
   if (isAppError(err)) return err
-  // The verifier package's one error (its plugin answers it itself; this covers direct calls).
-  if (isAccessTokenError(err))
-    return new AppError(
-      { code: err.code, status: err.statusCode, message: err.message, i18nKey: err.i18nKey },
-      { headers: { ...err.headers } },
-    )
   const fe = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string }
   if (fe.validation) {
     return new AppError(CommonErrors.VALIDATION_FAILED, {
@@ -96,21 +87,6 @@ export function toAppError(err: FastifyError | Error): AppError | null {
       return new AppError(CommonErrors.SERVICE_UNAVAILABLE)
     default:
       return null
-  }
-}
-
-/** The envelope of an error answer. */
-export function errorBody(error: AppError, correlationId: string): ErrorEnvelope {
-  return {
-    success: false,
-    error: {
-      code: error.code,
-      message: error.message,
-      i18nKey: error.i18nKey,
-      ...(error.i18nVars ? { i18nVars: error.i18nVars } : {}),
-      ...(error.details ? { details: error.details } : {}),
-      correlationId,
-    },
   }
 }
 

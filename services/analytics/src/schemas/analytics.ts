@@ -1,5 +1,5 @@
+import { Uuid } from '@bio/contracts'
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { Uuid } from './formats.js'
 
 /** No C0 or C1 control character and no DEL (CR/LF would forge log lines and dashboard rows). */
 const PRINTABLE = '[^\\u0000-\\u001F\\u007F-\\u009F]'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TokenResult } from '../src/index.js'
+import { TokenResult } from '../src/schemas/auth.js'
 
 describe('TokenResult.accessToken describes the token auth really issues', () => {
   it('names every signing algorithm (JWT_ALGORITHM) and the at+jwt type, not HS256 alone', () => {

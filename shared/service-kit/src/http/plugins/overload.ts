@@ -1,8 +1,7 @@
 import { getHeapStatistics } from 'node:v8'
+import { AppError, CommonErrors } from '@bio/contracts'
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
-import { AppError } from '../errors/app-error.js'
-import { CommonErrors } from '../errors/catalogue.js'
 
 export interface OverloadOptions {
   /** Shed when the event loop lags more than this (ms); 0 disables. */

@@ -1,0 +1,6 @@
+export * from './envelope.js'
+export * from './errors/app-error.js'
+export * from './errors/catalogue.js'
+export * from './errors/error-body.js'
+export * from './formats.js'
+export * from './tracking-token.js'

@@ -1,4 +1,0 @@
-export * from './analytics.js'
-export * from './auth.js'
-export * from './envelope.js'
-export * from './formats.js'
