@@ -11,8 +11,10 @@ export default defineConfig({
       // The browser suite (Chromium); its tests and hooks set their own, longer timeouts.
       'scripts/e2e/**/*.test.ts',
     ],
+    // Limits that catch a hang, not a speed test: a file's hooks create its database, migrate it
+    // or start PGlite (WebAssembly compile + initdb), which takes seconds on a loaded machine.
     testTimeout: 20_000,
-    hookTimeout: 30_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     sequence: { shuffle: true },
   },

@@ -36,18 +36,7 @@ const SERVER_PACKAGES = [
 const CONSUMER = `
 import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import {
-  AppError,
-  CommonErrors,
-  createTrackingToken,
-  defineErrors,
-  ErrorEnvelope,
-  errorBody,
-  ok,
-  success,
-  Uuid,
-  verifyTrackingToken,
-} from '@bio/contracts'
+import {AppError, CommonErrors, createTrackingToken, defineErrors, ErrorEnvelope, errorBody, successSchema, successBody, Uuid, verifyTrackingToken} from '@bio/contracts'
 
 const [secret, pageId, now] = process.argv.slice(2)
 const PageErrors = defineErrors({
@@ -55,7 +44,7 @@ const PageErrors = defineErrors({
 })
 const gone = errorBody(new AppError(PageErrors.PAGE_GONE, { i18nVars: { page: 'demo' } }), 'render-1')
 const notFound = errorBody(new AppError(CommonErrors.NOT_FOUND), 'render-2')
-const data = success({ id: pageId })
+const data = successBody({ id: pageId })
 const token = createTrackingToken(secret, pageId, Number(now))
 console.log(JSON.stringify({
   gone,
@@ -63,7 +52,7 @@ console.log(JSON.stringify({
   data,
   token,
   goneIsEnvelope: Value.Check(ErrorEnvelope, gone),
-  dataIsEnvelope: Value.Check(ok(Type.Object({ id: Uuid() })), data),
+  dataIsEnvelope: Value.Check(successSchema(Type.Object({ id: Uuid() })), data),
   verifiesNow: verifyTrackingToken(secret, pageId, token, Number(now)),
   verifiesForged: verifyTrackingToken(secret, pageId, token.replace(/.$/, (c) => (c === '0' ? '1' : '0')), Number(now)),
 })

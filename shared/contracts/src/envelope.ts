@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 
-/** `{ success: true, data: T }`: the success envelope of every JSON answer. */
-export const ok = <T extends TSchema>(data: T) =>
+/** The schema of `{ success: true, data: T }`, the success envelope of every JSON answer (for a route's `response`). */
+export const successSchema = <T extends TSchema>(data: T) =>
   Type.Object({ success: Type.Literal(true), data }, { additionalProperties: false })
 
 export const ErrorDetailSchema = Type.Object({
@@ -29,14 +29,14 @@ export type ErrorEnvelope = Static<typeof ErrorEnvelope>
 export const OkResult = Type.Object({ ok: Type.Literal(true) })
 
 /**
- * Declares the error envelope for each listed status, for the OpenAPI document. 500 is always
+ * The error-envelope schema for each listed status (for a route's `response`, so OpenAPI lists every answer). 500 is always
  * added: any route can fail unexpectedly, and its body is the same envelope.
  */
-export const errors = <S extends number>(...statuses: S[]) =>
+export const errorResponses = <S extends number>(...statuses: S[]) =>
   Object.fromEntries([...statuses, 500].map((s) => [s, ErrorEnvelope])) as Record<
     S | 500,
     typeof ErrorEnvelope
   >
 
-/** Wraps a handler's result in the success envelope. */
-export const success = <T>(data: T) => ({ success: true as const, data })
+/** The value `{ success: true, data }`: what a handler returns (its schema is `successSchema`). */
+export const successBody = <T>(data: T) => ({ success: true as const, data })

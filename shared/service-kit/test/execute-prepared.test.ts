@@ -51,15 +51,19 @@ describe('executePrepared on PostgreSQL', () => {
 })
 
 describe('executePrepared on PGlite', () => {
+  let database: DatabaseHandle<Record<string, never>>
+  // Starting PGlite takes seconds on a busy machine: in the hook, not in the test's time limit.
+  beforeAll(async () => {
+    database = await openDatabase(config(undefined), {})
+  })
+  afterAll(async () => {
+    await database?.close()
+  })
+
   it('runs the statement through db.execute and returns the rows', async () => {
-    const database = await openDatabase(config(undefined), {})
-    try {
-      expect(database.kind).toBe('pglite')
-      expect(await executePrepared<{ next: number }>(database.db, statement(41))).toEqual([
-        { next: 42, marker: MARKER },
-      ])
-    } finally {
-      await database.close()
-    }
+    expect(database.kind).toBe('pglite')
+    expect(await executePrepared<{ next: number }>(database.db, statement(41))).toEqual([
+      { next: 42, marker: MARKER },
+    ])
   })
 })

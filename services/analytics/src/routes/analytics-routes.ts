@@ -1,4 +1,4 @@
-import { errors, OkResult, ok, success } from '@bio/contracts'
+import { errorResponses, OkResult, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
 import type { AnalyticsService } from '../domain/analytics-service.js'
 import {
@@ -10,7 +10,7 @@ import {
 } from '../schemas/analytics.js'
 import { pageLeaveRoutes } from './page-leave-routes.js'
 
-const OK = success({ ok: true as const })
+const OK_BODY = successBody({ ok: true as const })
 
 /** The ingest endpoints. Thin: a schema, a rate limit and one call into the service each. */
 export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsService }> = async (
@@ -29,11 +29,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         description:
           "`id` is null when the visit is not tracked: a bot, no consent (`consentAnalytics` other than 'granted'), a missing or invalid tracking token for `bioPageId`, or an `id` that belongs to another visitor's session. Send no pageviews then. 503 (with Retry-After) means the session could not be stored now: retry the same request, with the same `id`.",
         body: CreateSessionBody,
-        response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(NullableId), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) =>
-      success({
+      successBody({
         id: await service.createSession(req.body, { ip: req.clientIp, userAgent: req.headers['user-agent'] }),
       }),
   )
@@ -50,10 +50,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
         description:
           "Bumps the session's pageview count and bounce flag and back-fills the previous view's duration, once per `id`. `id` is null when the session is unknown or the `id` belongs to a view of another session. 503 (with Retry-After) means the view could not be stored now: retry the same request, with the same `id`.",
         body: RecordPageViewBody,
-        response: { 200: ok(NullableId), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(NullableId), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
-    async (req) => success({ id: await service.recordPageView(req.body) }),
+    async (req) => successBody({ id: await service.recordPageView(req.body) }),
   )
 
   await app.register(pageLeaveRoutes, { service })
@@ -75,12 +75,12 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
           "Optional JSON body `{ seq }`: a beat whose `seq` is not above every earlier one of the session (a retry) adds nothing. A beat adds the time since the session's last activity, at most 30 s. Always `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.",
         params: AnyIdParams,
         body: HeartbeatBody,
-        response: { 200: ok(OkResult), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(OkResult), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
       await service.heartbeat(req.params.id, req.body)
-      return OK
+      return OK_BODY
     },
   )
 
@@ -97,12 +97,12 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
           'No body; the user comes from the bearer token only (verified locally). Idempotent; a different user overwrites (as the contract says, with no limit: whoever holds a session id and a valid token can re-attribute that session). `{ ok: true }` for a valid token, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it. Not rate limited.',
         security: [{ bearerAuth: [] }],
         params: AnyIdParams,
-        response: { 200: ok(OkResult), ...errors(401, 503) },
+        response: { 200: successSchema(OkResult), ...errorResponses(401, 503) },
       },
     },
     async (req) => {
       await service.identify(req.params.id, req.auth!.sub)
-      return OK
+      return OK_BODY
     },
   )
 }

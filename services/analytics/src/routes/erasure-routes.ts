@@ -1,4 +1,4 @@
-import { errors, ok, success } from '@bio/contracts'
+import { errorResponses, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
 import type { ErasureService } from '../erasure/erasure-service.js'
 import { ErasureCounts, ForgetCounts, ForgetVisitorBody, UserExport } from '../schemas/analytics.js'
@@ -27,10 +27,10 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService 
         description:
           'Deletes every session bound to the user of the bearer token (verified locally) and their pageviews, in one transaction, and answers the counts. Their ids are tombstoned for 24 h, so a tab still open cannot recreate them. Idempotent: a second call answers zeros. 503 (with Retry-After): nothing was erased, retry.',
         security: [{ bearerAuth: [] }],
-        response: { 200: ok(ErasureCounts), ...errors(400, 401, 413, 415, 429, 503) },
+        response: { 200: successSchema(ErasureCounts), ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     },
-    async (req) => success(await erasure.eraseUser(req.auth!.sub)),
+    async (req) => successBody(await erasure.eraseUser(req.auth!.sub)),
   )
 
   app.get(
@@ -47,7 +47,7 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService 
         security: [{ bearerAuth: [] }],
         response: {
           200: {
-            ...ok(UserExport),
+            ...successSchema(UserExport),
             description: 'The export (streamed)',
             headers: {
               'content-disposition': {
@@ -56,7 +56,7 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService 
               },
             },
           },
-          ...errors(401, 429, 503),
+          ...errorResponses(401, 429, 503),
         },
       },
     },
@@ -85,9 +85,9 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService 
         description:
           "No auth: the visitor id is the browser's own secret. The server hashes it as createSession does, deletes that visitor's anonymous sessions and their pageviews, and detaches its sessions bound to a signed-in user (they stay the user's, erasable with DELETE /me, without the visitor's hash), in one transaction; for 24 h the visitor id and the erased session ids cannot start a session again. Answers the counts (zeros for an unknown visitor). 503 (with Retry-After): nothing was erased, retry.",
         body: ForgetVisitorBody,
-        response: { 200: ok(ForgetCounts), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(ForgetCounts), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
-    async (req) => success(await erasure.forgetVisitor(req.body.visitorId)),
+    async (req) => successBody(await erasure.forgetVisitor(req.body.visitorId)),
   )
 }

@@ -1,4 +1,4 @@
-import { errors, OkResult, ok, success } from '@bio/contracts'
+import { errorResponses, OkResult, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, MINUTE } from '@bio/service-kit'
 import type { AnalyticsService } from '../domain/analytics-service.js'
 import { AnyIdParams, PageLeaveBody } from '../schemas/analytics.js'
@@ -26,11 +26,11 @@ export const pageLeaveRoutes: FastifyPluginAsyncTypebox<{ service: AnalyticsServ
     tags: ['analytics'],
     params: AnyIdParams,
     body: PageLeaveBody,
-    response: { 200: ok(OkResult), ...errors(400, 413, 415, 429, 503) },
+    response: { 200: successSchema(OkResult), ...errorResponses(400, 413, 415, 429, 503) },
   }
   const handler = async (req: { params: { id: string }; body: PageLeaveBody }) => {
     await service.recordPageLeave(req.params.id, req.body)
-    return success({ ok: true as const })
+    return successBody({ ok: true as const })
   }
   const description =
     'Final duration (clamped to 0-3600 s and to the time since the view was entered, plus 60 s of clock skew) and scroll depth (0-100, clamped) of the last pageview; replaces what an earlier leave of the view added to the session, so a retry changes nothing. Accepts `application/json` and `text/plain` JSON (sendBeacon). `{ ok: true }`, even for an unknown id; 503 (with Retry-After) means it was not stored: retry it.'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { AppError, CommonErrors, errors } from '@bio/contracts'
+import { AppError, CommonErrors, errorResponses } from '@bio/contracts'
 import type { FastifyPluginAsyncTypebox } from '@bio/service-kit'
 
 /** Where scripts/build-tracker.mjs writes the tracker; the same from src/routes and dist/routes. */
@@ -74,7 +74,7 @@ export const trackerRoutes: FastifyPluginAsyncTypebox<{ dir?: URL }> = async (ap
               content: { [CONTENT_TYPE]: { schema: { type: 'string' } } },
             },
             304: { description: 'Not modified: the ETag in If-None-Match is current', type: 'null' },
-            ...errors(404),
+            ...errorResponses(404),
           },
         },
       },

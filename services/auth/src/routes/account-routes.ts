@@ -1,4 +1,4 @@
-import { errors, ok, success } from '@bio/contracts'
+import { errorResponses, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { AuthService } from '../domain/auth-service.js'
 import {
@@ -29,7 +29,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         description:
           'Sets `emailVerified`. A used token sent again still succeeds while the account is verified; an unknown, expired or superseded one is 400 `auth.verify_email.invalid_token`.',
         body: VerifyEmailBody,
-        response: { 200: SuccessOnly, ...errors(400, 413, 415, 429, 503) },
+        response: { 200: SuccessOnly, ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
@@ -49,12 +49,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         description:
           'Always 200. A mail (with a new token that voids the older ones) goes only to an existing, active, unverified account.',
         body: EmailBody,
-        response: { 200: ok(MessageResult), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(MessageResult), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
       await service.resendVerification(req.body.email)
-      return success({ message: 'Verification email sent (if account exists)' })
+      return successBody({ message: 'Verification email sent (if account exists)' })
     },
   )
 
@@ -69,12 +69,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         description:
           'Always 200 with the same body and timing. An existing active account, verified or not, gets a link valid for PASSWORD_RESET_TTL_S.',
         body: EmailBody,
-        response: { 200: ok(MessageResult), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(MessageResult), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
       await service.forgotPassword(req.body.email, contextOf(req))
-      return success({ message: 'Password reset email sent (if account exists)' })
+      return successBody({ message: 'Password reset email sent (if account exists)' })
     },
   )
 
@@ -89,7 +89,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         description:
           'Revokes every session, clears the lockout, marks the e-mail verified and mails a notice. 400 `auth.reset_password.invalid_token` for a bad, used or expired token.',
         body: ResetPasswordBody,
-        response: { 200: SuccessOnly, ...errors(400, 413, 415, 429, 503) },
+        response: { 200: SuccessOnly, ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req) => {
@@ -111,7 +111,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
           'Revokes every session but the caller’s own and mails a notice. 401 `auth.change_password.invalid_current` (counts toward the lockout), 401 `auth.login.account_locked`, 400 `auth.change_password.same_as_current`.',
         security: [{ bearerAuth: [] }],
         body: ChangePasswordBody,
-        response: { 200: SuccessOnly, ...errors(400, 401, 413, 415, 429, 503) },
+        response: { 200: SuccessOnly, ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     },
     async (req) => {

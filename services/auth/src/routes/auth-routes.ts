@@ -1,4 +1,4 @@
-import { errors, ok, success } from '@bio/contracts'
+import { errorResponses, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { FastifyRequest } from 'fastify'
 import type { AuthConfig } from '../config.js'
@@ -52,7 +52,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         description:
           'Returns the new user id and an access token, and sets the `biore_refresh` and `biore_device` (known-device) cookies.',
         body: RegisterBody,
-        response: { 201: ok(RegisterResult), ...errors(400, 403, 409, 413, 415, 429, 503) },
+        response: {
+          201: successSchema(RegisterResult),
+          ...errorResponses(400, 403, 409, 413, 415, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -65,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
       } = await service.register(req.body, contextOf(req))
       cookie.set(reply, refresh)
       device.set(reply, known)
-      return reply.code(201).send(success({ userId, accessToken, expiresIn }))
+      return reply.code(201).send(successBody({ userId, accessToken, expiresIn }))
     },
   )
 
@@ -80,14 +83,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         description:
           'Unknown e-mail and wrong password give the same 401. Sets the `biore_refresh` and `biore_device` (known-device) cookies; a valid `biore_device` for the e-mail skips its sign-in delay.',
         body: LoginBody,
-        response: { 200: ok(TokenResult), ...errors(400, 401, 413, 415, 429, 503) },
+        response: { 200: successSchema(TokenResult), ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
       const { accessToken, expiresIn, refresh, device: known } = await service.login(req.body, contextOf(req))
       cookie.set(reply, refresh)
       device.set(reply, known)
-      return success({ accessToken, expiresIn })
+      return successBody({ accessToken, expiresIn })
     },
   )
 
@@ -102,7 +105,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         description:
           'Reads the `biore_refresh` cookie, or `refreshToken` in the body. A token that was already used revokes every session of the account.',
         body: RefreshTokenBody,
-        response: { 200: ok(TokenResult), ...errors(400, 401, 413, 415, 429, 503) },
+        response: { 200: successSchema(TokenResult), ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -114,7 +117,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
       } = await service.refresh(cookie.read(req, req.body), contextOf(req))
       cookie.set(reply, refresh)
       device.set(reply, known)
-      return success({ accessToken, expiresIn })
+      return successBody({ accessToken, expiresIn })
     },
   )
 
@@ -128,13 +131,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         summary: 'Revoke the refresh token and clear its cookie',
         description: 'Idempotent. The access token stays valid until it expires.',
         body: RefreshTokenBody,
-        response: { 200: ok(MessageResult), ...errors(400, 413, 415, 429, 503) },
+        response: { 200: successSchema(MessageResult), ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (req, reply) => {
       await service.logout(cookie.read(req, req.body), contextOf(req))
       cookie.clear(reply)
-      return success({ message: 'Logged out successfully' })
+      return successBody({ message: 'Logged out successfully' })
     },
   )
 
@@ -148,10 +151,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; confi
         operationId: 'me',
         summary: 'The signed-in user',
         security: [{ bearerAuth: [] }],
-        response: { 200: ok(MeResult), ...errors(401, 429, 503) },
+        response: { 200: successSchema(MeResult), ...errorResponses(401, 429, 503) },
       },
     },
-    async (req) => success(await service.me(req.auth!.sub)),
+    async (req) => successBody(await service.me(req.auth!.sub)),
   )
 
   await app.register(accountRoutes, { service })

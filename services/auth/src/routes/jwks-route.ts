@@ -1,4 +1,4 @@
-import { errors } from '@bio/contracts'
+import { errorResponses } from '@bio/contracts'
 import type { FastifyPluginAsyncTypebox } from '@bio/service-kit'
 import { JsonWebKeySet } from '@bio/token-verifier'
 import type { AuthConfig } from '../config.js'
@@ -21,7 +21,7 @@ export const jwksRoute: FastifyPluginAsyncTypebox<{ config: AuthConfig }> = asyn
           'The signing key and the verify-only keys (`JWT_VERIFY_PUBLIC_KEYS`) in EdDSA or ES256 mode, ' +
           'each with `kid`, `alg` and `use: "sig"`. Empty in HS256 mode: a shared secret is never published. ' +
           'Cacheable for 10 minutes; a verifier refetches it when a token names an unknown `kid`.',
-        response: { 200: JsonWebKeySet, ...errors() },
+        response: { 200: JsonWebKeySet, ...errorResponses() },
       },
     },
     async (_req, reply) => {

@@ -1,4 +1,4 @@
-import { errors, ok, success } from '@bio/contracts'
+import { errorResponses, successBody, successSchema } from '@bio/contracts'
 import { type FastifyPluginAsyncTypebox, HOUR } from '@bio/service-kit'
 import type { AuthService } from '../domain/auth-service.js'
 import { SessionIdParams, SessionList, SuccessOnly } from '../schemas/auth.js'
@@ -19,10 +19,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         operationId: 'listSessions',
         summary: 'The signed-in user’s active sessions',
         security: [{ bearerAuth: [] }],
-        response: { 200: ok(SessionList), ...errors(401, 429, 503) },
+        response: { 200: successSchema(SessionList), ...errorResponses(401, 429, 503) },
       },
     },
-    async (req) => success(await service.listSessions(callerOf(req))),
+    async (req) => successBody(await service.listSessions(callerOf(req))),
   )
 
   app.delete(
@@ -38,7 +38,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
           '400 `auth.sessions.cannot_revoke_current` for the caller’s own session; 404 `auth.sessions.not_found` for an unknown one or another user’s.',
         security: [{ bearerAuth: [] }],
         params: SessionIdParams,
-        response: { 200: SuccessOnly, ...errors(400, 401, 404, 429, 503) },
+        response: { 200: SuccessOnly, ...errorResponses(400, 401, 404, 429, 503) },
       },
     },
     async (req) => {
@@ -58,7 +58,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ service: AuthService }> 
         summary: 'Sign every other session out',
         description: 'Revokes every session of the user but the current one.',
         security: [{ bearerAuth: [] }],
-        response: { 200: SuccessOnly, ...errors(401, 429, 503) },
+        response: { 200: SuccessOnly, ...errorResponses(401, 429, 503) },
       },
     },
     async (req) => {

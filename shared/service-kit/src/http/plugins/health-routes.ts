@@ -1,4 +1,4 @@
-import { AppError, CommonErrors, ErrorEnvelope, ok } from '@bio/contracts'
+import { AppError, CommonErrors, ErrorEnvelope, successSchema } from '@bio/contracts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import fp from 'fastify-plugin'
@@ -17,7 +17,7 @@ export const healthRoutes = fp<{ ready: () => Promise<void> }>(
           tags: ['health'],
           operationId: 'healthz',
           summary: 'Liveness: the process is up',
-          response: { 200: ok(Type.Object({ status: Type.Literal('ok') })) },
+          response: { 200: successSchema(Type.Object({ status: Type.Literal('ok') })) },
         },
       },
       async () => ({ success: true as const, data: { status: 'ok' as const } }),
@@ -29,7 +29,10 @@ export const healthRoutes = fp<{ ready: () => Promise<void> }>(
           tags: ['health'],
           operationId: 'readyz',
           summary: 'Readiness: the database answers',
-          response: { 200: ok(Type.Object({ status: Type.Literal('ready') })), 503: ErrorEnvelope },
+          response: {
+            200: successSchema(Type.Object({ status: Type.Literal('ready') })),
+            503: ErrorEnvelope,
+          },
         },
       },
       async (req) => {
