@@ -45,6 +45,10 @@ export async function openMaintenanceSession(
       release: async () => {},
     }
   }
+  // postgres.js's reserve() waits for a connection to come free and does not open one itself: a
+  // pool that has not connected yet (a command, a fresh instance) would wait for ever. A round
+  // trip first opens one, which reserve() then takes.
+  await database.ping()
   const conn = await (client as PostgresJsClient).reserve()
   const query: Query = async <T>(text: string, params?: unknown[]) => (await conn.unsafe(text, params)) as T[]
   return {
