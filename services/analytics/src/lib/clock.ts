@@ -1,5 +1,11 @@
-/** Milliseconds since the epoch with sub-millisecond precision, so pageviews keep their arrival order. */
-export const preciseNow = (): number => performance.timeOrigin + performance.now()
+/**
+ * Milliseconds since the epoch with sub-millisecond precision, so pageviews keep their arrival
+ * order: the wall clock's millisecond plus the monotonic clock's fraction. It follows the wall
+ * clock when that is stepped (`performance.timeOrigin + performance.now()` keeps the offset of the
+ * process start, so it drifts from real time after an NTP step). Within a millisecond the
+ * fraction can wrap before `Date.now()` ticks; `monotonic()` keeps the readings in order.
+ */
+export const preciseNow = (): number => Date.now() + (performance.now() % 1)
 
 /** ISO-8601 with microseconds (PostgreSQL keeps microseconds; `Date#toISOString` stops at milliseconds). */
 export function isoMicros(ms: number): string {
