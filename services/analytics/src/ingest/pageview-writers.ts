@@ -52,7 +52,7 @@ const SKEW_S = sql.raw('60')
  * two batches of one instance at once (lanes are keyed by session).
  */
 export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<(string | null)[]> {
-  const inserted = await insertPageViews(db, items)
+  const inserted = await executePrepared<OwnedRow>(db, pageViewsStatement(items))
   return answerOwned(
     items,
     (v) => v.sessionId,
@@ -61,42 +61,11 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
   )
 }
 
-/**
- * Runs the pageview statement on the month partition when everything it touches (the batch's
- * views and the back-fill's look-back) lies in one month, as a batch of new views almost always
- * does; else, or when that month has no partition yet, on the parent.
- */
-async function insertPageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<OwnedRow[]> {
-  const partition = pageViewsPartition(items)
-  if (partition) {
-    try {
-      return await executePrepared<OwnedRow>(db, pageViewsStatement(items, partition))
-    } catch (err) {
-      // 42P01: that month has no partition (its rows go to the default one): through the parent.
-      if (sqlState(err) !== '42P01') throw err
-    }
-  }
-  return executePrepared<OwnedRow>(db, pageViewsStatement(items))
-}
-
-/** The range a pageview batch reads and writes: the back-fill reaches back by the largest gap. */
-function pageViewsRange(items: PageViewItem[]): { backTo: string; to: string } {
-  const { from, to } = batchRange(items.map((v) => v.enteredAt))
-  return { backTo: isoMicros(Date.parse(from) - GAP_MAX_MS), to }
-}
-
-/** The month partition holding the whole range of `pageViewsRange(items)`, if one month does. */
-function pageViewsPartition(items: PageViewItem[]): string | undefined {
-  const { backTo, to } = pageViewsRange(items)
-  const first = monthPartitionName(new Date(backTo))
-  return first === monthPartitionName(new Date(Date.parse(to) - 1)) ? first : undefined
-}
-
-/** writePageViews' statement on `table` (exported for the partition-pruning test's EXPLAIN). */
-export function pageViewsStatement(items: PageViewItem[], table = 'analytics_pageviews'): SQL {
+/** writePageViews' statement (exported for the partition-pruning test's EXPLAIN). */
+export function pageViewsStatement(items: PageViewItem[]): SQL {
   // Earliest row the back-fill may update: the largest gap before the batch's first view.
-  const { backTo, to } = pageViewsRange(items)
-  const views = sql.raw(`"${table}"`)
+  const { from, to } = batchRange(items.map((v) => v.enteredAt))
+  const backTo = isoMicros(Date.parse(from) - GAP_MAX_MS)
   return sql`
       with x as (
         select distinct on ("id") * from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "sessionId" uuid,
@@ -108,7 +77,7 @@ export function pageViewsStatement(items: PageViewItem[], table = 'analytics_pag
                lead(x."enteredAt") over (partition by x."sessionId" order by x."enteredAt", x."ord") as next_at
         from x join analytics_sessions s on s.id = x."sessionId"
       ), ins as (
-        insert into ${views} (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at, duration)
+        insert into analytics_pageviews (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at, duration)
         select "id", "sessionId", bio_page_id, "path", "title", "referrer", "linkClicked", "enteredAt",
                case when next_at - "enteredAt" between ${GAP_MIN} and ${GAP_MAX}
                     then extract(epoch from next_at - "enteredAt") end
@@ -134,14 +103,14 @@ export function pageViewsStatement(items: PageViewItem[], table = 'analytics_pag
         from per_session p
         cross join lateral (
           -- A view further back than the largest gap is never back-filled: only recent partitions.
-          select id, entered_at from ${views}
+          select id, entered_at from analytics_pageviews
           where session_id = p.session_id and entered_at < p.first_at and entered_at >= p.first_at - ${GAP_MAX}
             and entered_at >= ${backTo}::timestamptz and entered_at < ${to}::timestamptz
           order by entered_at desc, id desc
           limit 1
         ) v
       ), backfilled as (
-        update ${views} v
+        update analytics_pageviews v
         set duration = extract(epoch from prev.gap)
         from prev
         where v.id = prev.id and v.entered_at = prev.entered_at
