@@ -78,7 +78,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
           ),
       },
       analytics_maintenance: {
-        help: 'Maintenance totals since start: runs, skipped (another instance held the lock), failures, partitionsCreated, strayRowsMoved, partitionsDropped, pageViewsDeleted, sessionsDeleted',
+        help: 'Maintenance totals since start: runs, skipped (another instance held the lock), failures, partitionsCreated, strayRowsMoved, partitionsDropped, pageViewsDeleted, sessionsDeleted, tombstonesDeleted',
         labelNames: ['stat'],
         read: () =>
           Object.entries(maintenance?.stats() ?? {}).map(

@@ -2,6 +2,8 @@ import { rowsOf } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import postgres from 'postgres'
 import { describe, expect, it } from 'vitest'
+import { openMaintenanceSession } from '../src/maintenance/maintenance-sql.js'
+import { deleteExpiredTombstones } from '../src/maintenance/retention.js'
 import { MAINTENANCE_LOCK, retentionCutoff, runMaintenance } from '../src/maintenance/run-maintenance.js'
 import {
   createSession,
@@ -183,5 +185,24 @@ describe('retention (ANALYTICS_RETENTION_DAYS=425) with an injected clock', () =
     )
     expect(kept!.n).toBe(written.length)
     expect(await partitions()).toContain('analytics_pageviews_y2026m04')
+  })
+})
+
+describe('erasure tombstones', () => {
+  it('a run deletes the tombstones past their window and keeps the others', async () => {
+    const now = new Date('2040-06-01T12:00:00Z')
+    await h.database.db.execute(sql`insert into analytics_erasures (digest, expires_at) values
+      ('test-expired', ${new Date(now.getTime() - 1000).toISOString()}),
+      ('test-current', ${new Date(now.getTime() + 1000).toISOString()})`)
+    const session = await openMaintenanceSession(h.database)
+    try {
+      expect(await deleteExpiredTombstones(session.transaction.bind(session), now)).toBeGreaterThanOrEqual(1)
+    } finally {
+      await session.release()
+    }
+    const left = await query<{ digest: string }>(
+      sql`select digest from analytics_erasures where digest like 'test-%' order by 1`,
+    )
+    expect(left).toEqual([{ digest: 'test-current' }])
   })
 })

@@ -14,6 +14,7 @@ export interface MaintenanceStats {
   partitionsDropped: number
   pageViewsDeleted: number
   sessionsDeleted: number
+  tombstonesDeleted: number
 }
 
 export interface MaintenanceScheduler {
@@ -46,6 +47,7 @@ export function maintenanceScheduler(
     partitionsDropped: 0,
     pageViewsDeleted: 0,
     sessionsDeleted: 0,
+    tombstonesDeleted: 0,
   }
   let timer: NodeJS.Timeout | undefined
   let current: Promise<MaintenanceReport | undefined> | undefined
@@ -62,6 +64,7 @@ export function maintenanceScheduler(
     totals.partitionsDropped += report.partitionsDropped.length
     totals.pageViewsDeleted += report.pageViewsDeleted
     totals.sessionsDeleted += report.sessionsDeleted
+    totals.tombstonesDeleted += report.tombstonesDeleted
     log.info({ maintenance: report }, 'analytics maintenance done')
     return report
   }

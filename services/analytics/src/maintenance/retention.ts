@@ -49,6 +49,22 @@ export async function deleteExpiredPageViews(transaction: Transaction, cutoff: D
 }
 
 /**
+ * Deletes the erasure tombstones (analytics_erasures) whose window has passed. Ingest does not
+ * look at `expires_at`, so without this an erased id or visitor would stay refused until the
+ * next erasure pruned it. The table holds one row per erasure: one statement.
+ */
+export async function deleteExpiredTombstones(transaction: Transaction, now: Date): Promise<number> {
+  const [row] = await transaction(async (q) => {
+    await q(LOCK_TIMEOUT)
+    return q<{ n: number }>(
+      'with gone as (delete from analytics_erasures where expires_at < $1 returning 1) select count(*)::int as n from gone',
+      [now.toISOString()],
+    )
+  })
+  return row?.n ?? 0
+}
+
+/**
  * Deletes the sessions whose last activity is before `cutoff` (their pageviews go with them, by
  * the foreign key's cascade), 1000 per statement, walking the primary key from where the last
  * batch stopped: last_activity_at is updated on every heartbeat, so it has no index (one would

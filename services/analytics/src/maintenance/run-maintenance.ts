@@ -8,7 +8,7 @@ import {
   monthStart,
   moveStrays,
 } from './partitions.js'
-import { deleteExpiredPageViews, deleteExpiredSessions } from './retention.js'
+import { deleteExpiredPageViews, deleteExpiredSessions, deleteExpiredTombstones } from './retention.js'
 
 export interface MaintenanceOptions {
   /** Days of data kept; 0 keeps everything. */
@@ -25,6 +25,8 @@ export interface MaintenanceReport {
   partitionsDropped: string[]
   pageViewsDeleted: number
   sessionsDeleted: number
+  /** Erasure tombstones past their window. */
+  tombstonesDeleted: number
 }
 
 const DAY_MS = 86_400_000
@@ -89,6 +91,7 @@ async function maintain(
   )
   const partitionsCreated = strays.created + ahead.created
   const strayRowsMoved = strays.moved + ahead.moved
+  const tombstonesDeleted = await deleteExpiredTombstones(transaction, now)
   if (!cutoff)
     return {
       partitionsCreated,
@@ -96,9 +99,17 @@ async function maintain(
       partitionsDropped: [],
       pageViewsDeleted: 0,
       sessionsDeleted: 0,
+      tombstonesDeleted,
     }
   const partitionsDropped = await dropExpiredPartitions(transaction, await monthPartitions(query), cutoff)
   const pageViewsDeleted = await deleteExpiredPageViews(transaction, cutoff)
   const sessionsDeleted = await deleteExpiredSessions(transaction, cutoff)
-  return { partitionsCreated, strayRowsMoved, partitionsDropped, pageViewsDeleted, sessionsDeleted }
+  return {
+    partitionsCreated,
+    strayRowsMoved,
+    partitionsDropped,
+    pageViewsDeleted,
+    sessionsDeleted,
+    tombstonesDeleted,
+  }
 }
