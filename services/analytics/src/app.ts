@@ -77,6 +77,14 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
             ]),
           ),
       },
+      ingest_pageview_table: {
+        help: 'Pageview and leave statements since start by the table they named: partition (the month partition itself, once its statistics allow), parent (analytics_pageviews), missing (a named partition did not exist; run again on the parent)',
+        labelNames: ['table'],
+        read: () =>
+          Object.entries(ingest?.partitions.stats ?? {}).map(
+            ([table, value]): [Record<string, string>, number] => [{ table }, value],
+          ),
+      },
       analytics_maintenance: {
         help: 'Maintenance totals since start: runs, skipped (another instance held the lock), failures, partitionsCreated, strayRowsMoved, partitionsDropped, pageViewsDeleted, sessionsDeleted, tombstonesDeleted',
         labelNames: ['stat'],

@@ -124,4 +124,38 @@ describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
     })
     expect(await pageViewRow(h, legacy)).toMatchObject({ duration: 30, scrollDepth: 50 })
   })
+
+  it('a pageview batch within one month runs on that month partition itself, touching no other table', async () => {
+    clock.advance(5_000)
+    const id = uuidV7(clock.nowMs())
+    const item = {
+      id,
+      sessionId,
+      path: '/direct',
+      title: null,
+      referrer: null,
+      linkClicked: null,
+      enteredAt: isoMicros(uuidV7Instant(id)!),
+    }
+    const plan = await partitionsRead(pageViewsStatement([item], 'analytics_pageviews_y2026m11'))
+    expect(plan.read).toEqual(['analytics_pageviews_y2026m11'])
+  })
+
+  it('across a month boundary (the look-back reaches the month before) the parent, and the back-fill reaches back', async () => {
+    // An app of its own: its clock starts at the boundary (an app's clock never goes back).
+    const boundary = testClock(Date.parse('2026-11-30T23:50:00Z'))
+    const own = await h.build({ now: boundary.nowMs })
+    const session = await createSession(own)
+    const last = await recordPageView(own, session)
+    boundary.set(Date.parse('2026-12-01T00:10:00Z'))
+    const next = await recordPageView(own, session)
+    expect((await pageViewRow(h, last))!.duration).toBeCloseTo(1200, 3)
+    const res = await own.inject({
+      method: 'PATCH',
+      url: `/api/v1/analytics/pageview/${next}/leave`,
+      payload: { duration: 5 },
+    })
+    expect(res.statusCode).toBe(200)
+    expect((await pageViewRow(h, next))!.duration).toBe(5)
+  })
 })

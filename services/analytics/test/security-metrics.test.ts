@@ -246,6 +246,10 @@ describe('GET /metrics (Prometheus, on METRICS_HOST:METRICS_PORT)', () => {
     for (const stat of ['retries', 'failedItems', 'rejected', 'queued', 'largestBatch']) {
       expect(sample(body, 'ingest_batcher', { batcher: 'pageViews', stat }), stat).toBe(0)
     }
+    // Pageview and leave statements by the table they named: none yet, all three series present.
+    for (const table of ['partition', 'parent', 'missing']) {
+      expect(sample(body, 'ingest_pageview_table', { table }), table).toBe(0)
+    }
     // Process figures, the event-loop delay among them.
     expect(body).toMatch(/^nodejs_eventloop_lag_p99_seconds\{[^}]*service="analytics"/m)
     expect(body).toMatch(/^process_resident_memory_bytes\{/m)

@@ -6,6 +6,7 @@ import type { BatcherStats } from './batcher.js'
 import { Breaker } from './breaker.js'
 import { LanedBatcher } from './lanes.js'
 import { type LeaveItem, type PageViewItem, writeLeaves, writePageViews } from './pageview-writers.js'
+import { PartitionRouter } from './partition-router.js'
 import {
   type HeartbeatItem,
   type IdentifyItem,
@@ -39,6 +40,8 @@ export function createIngestPipeline(
   breaker.on('open', () => log.warn('database unavailable: ingest writes answer 503 until a probe succeeds'))
   breaker.on('close', () => log.info('database available again: ingest writes resumed'))
   const common = { ...batching, isTransient, log, breaker }
+  // Pageviews and leaves name the month's partition itself once it is safe to (see PartitionRouter).
+  const partitions = new PartitionRouter(db)
   const sessions = new LanedBatcher<SessionRow, string | null>(
     lanes,
     {
@@ -53,7 +56,7 @@ export function createIngestPipeline(
     {
       ...common,
       name: 'pageviews',
-      write: (items) => writePageViews(db, items),
+      write: (items) => writePageViews(db, items, partitions),
     },
     (item) => item.sessionId,
   )
@@ -62,7 +65,7 @@ export function createIngestPipeline(
     {
       ...common,
       name: 'leaves',
-      write: acknowledged((items) => writeLeaves(db, items)),
+      write: acknowledged((items) => writeLeaves(db, items, partitions)),
     },
     (item) => item.id,
   )
@@ -88,6 +91,7 @@ export function createIngestPipeline(
   return {
     ...all,
     breaker,
+    partitions,
     /** Counters of every batcher, for metrics and the benchmark. */
     stats: (): Record<string, BatcherStats> =>
       Object.fromEntries(Object.entries(all).map(([k, b]) => [k, { ...b.stats }])),

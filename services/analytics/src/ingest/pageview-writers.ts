@@ -2,7 +2,7 @@ import { executePrepared, sqlState } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
 import { isoMicros } from '../lib/clock.js'
 import { rowTimeRange } from '../lib/uuid-v7.js'
-import { monthPartitionName } from '../maintenance/partitions.js'
+import type { PartitionRouter } from './partition-router.js'
 import { type AnalyticsDb, answerOwned, json, type OwnedRow, withOrder } from './writers.js'
 
 export interface PageViewItem {
@@ -37,7 +37,10 @@ const SKEW_S = sql.raw('60')
  * table by the batch's whole time range, passed as parameters (`batchRange`): PostgreSQL prunes
  * on parameters when the executor starts, so the other months' partitions are neither read nor
  * even opened, whatever join the plan uses (bounds computed inside the statement prune only
- * after every partition's scan was set up, and per-row bounds only in nested loops).
+ * after every partition's scan was set up, and per-row bounds only in nested loops). When all
+ * the rows a batch touches lie in one month, the statement names that month's partition instead
+ * of the parent, once the `PartitionRouter` says its statistics make that safe: then no other
+ * partition is planned or locked at all.
  *
  * Pageviews, in ONE statement (one round trip, its own atomic commit):
  * - `i`: the batch's views (one per id) whose session exists, with the session's verified bio
@@ -51,8 +54,15 @@ const SKEW_S = sql.raw('60')
  * Durations are written only when the gap lies in [0, 3600] s. A session's views never travel in
  * two batches of one instance at once (lanes are keyed by session).
  */
-export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Promise<(string | null)[]> {
-  const inserted = await executePrepared<OwnedRow>(db, pageViewsStatement(items))
+export async function writePageViews(
+  db: AnalyticsDb,
+  items: PageViewItem[],
+  router?: PartitionRouter,
+): Promise<(string | null)[]> {
+  const { backTo, to } = pageViewsRange(items)
+  const inserted = await onMonthPartition(router, backTo, to, (table) =>
+    executePrepared<OwnedRow>(db, pageViewsStatement(items, table)),
+  )
   return answerOwned(
     items,
     (v) => v.sessionId,
@@ -61,11 +71,40 @@ export async function writePageViews(db: AnalyticsDb, items: PageViewItem[]): Pr
   )
 }
 
-/** writePageViews' statement (exported for the partition-pruning test's EXPLAIN). */
-export function pageViewsStatement(items: PageViewItem[]): SQL {
-  // Earliest row the back-fill may update: the largest gap before the batch's first view.
+/**
+ * `run(table)` on the month partition `router` names for the rows in `[from, to)` (ISO times),
+ * else on the parent (`run()`); also on the parent when the partition turns out not to exist
+ * (42P01: dropped, or its rows are in the default partition), which the router then stops naming.
+ */
+async function onMonthPartition<T>(
+  router: PartitionRouter | undefined,
+  from: string,
+  to: string,
+  run: (table?: string) => Promise<T>,
+): Promise<T> {
+  const partition = router?.tableFor(Date.parse(from), Date.parse(to))
+  if (partition) {
+    try {
+      return await run(partition)
+    } catch (err) {
+      if (sqlState(err) !== '42P01') throw err
+      router!.missing(partition)
+    }
+  }
+  return run()
+}
+
+/** The range a pageview batch reads and writes: the back-fill reaches back by the largest gap. */
+function pageViewsRange(items: PageViewItem[]): { backTo: string; to: string } {
   const { from, to } = batchRange(items.map((v) => v.enteredAt))
-  const backTo = isoMicros(Date.parse(from) - GAP_MAX_MS)
+  return { backTo: isoMicros(Date.parse(from) - GAP_MAX_MS), to }
+}
+
+/** writePageViews' statement on `table` (exported for the partition-pruning test's EXPLAIN). */
+export function pageViewsStatement(items: PageViewItem[], table = 'analytics_pageviews'): SQL {
+  // Earliest row the back-fill may update: the largest gap before the batch's first view.
+  const { backTo, to } = pageViewsRange(items)
+  const views = sql.raw(`"${table}"`)
   return sql`
       with x as (
         select distinct on ("id") * from json_to_recordset(${json(withOrder(items))}) as x("id" uuid, "sessionId" uuid,
@@ -77,7 +116,7 @@ export function pageViewsStatement(items: PageViewItem[]): SQL {
                lead(x."enteredAt") over (partition by x."sessionId" order by x."enteredAt", x."ord") as next_at
         from x join analytics_sessions s on s.id = x."sessionId"
       ), ins as (
-        insert into analytics_pageviews (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at, duration)
+        insert into ${views} (id, session_id, bio_page_id, path, title, referrer, link_clicked, entered_at, duration)
         select "id", "sessionId", bio_page_id, "path", "title", "referrer", "linkClicked", "enteredAt",
                case when next_at - "enteredAt" between ${GAP_MIN} and ${GAP_MAX}
                     then extract(epoch from next_at - "enteredAt") end
@@ -103,14 +142,14 @@ export function pageViewsStatement(items: PageViewItem[]): SQL {
         from per_session p
         cross join lateral (
           -- A view further back than the largest gap is never back-filled: only recent partitions.
-          select id, entered_at from analytics_pageviews
+          select id, entered_at from ${views}
           where session_id = p.session_id and entered_at < p.first_at and entered_at >= p.first_at - ${GAP_MAX}
             and entered_at >= ${backTo}::timestamptz and entered_at < ${to}::timestamptz
           order by entered_at desc, id desc
           limit 1
         ) v
       ), backfilled as (
-        update analytics_pageviews v
+        update ${views} v
         set duration = extract(epoch from prev.gap)
         from prev
         where v.id = prev.id and v.entered_at = prev.entered_at
@@ -160,29 +199,14 @@ const withTimeRange = <T extends LeaveItem>(item: T) => ({
  * replaces rather than adds. Within a batch the last ping per view wins. `old` reads the
  * statement's snapshot (no FOR UPDATE: rows this statement updates would be invisible to it).
  */
-export async function writeLeaves(db: AnalyticsDb, items: LeaveItem[]): Promise<void> {
-  const partition = leavesPartition(items)
-  if (partition) {
-    try {
-      return void (await executePrepared(db, leavesStatement(items, partition)))
-    } catch (err) {
-      // 42P01: that month has no partition (its rows are in the default one): through the parent.
-      if (sqlState(err) !== '42P01') throw err
-    }
-  }
-  await executePrepared(db, leavesStatement(items))
-}
-
-/**
- * The month partition that holds every view of `items` when they all lie in one month (a batch of
- * leaves is about views of the last minutes), else undefined. The leave then names that table
- * instead of the parent: no partition is pruned because none other is planned or locked, which
- * keeps a leave as cheap as on one plain table.
- */
-function leavesPartition(items: LeaveItem[]): string | undefined {
+export async function writeLeaves(
+  db: AnalyticsDb,
+  items: LeaveItem[],
+  router?: PartitionRouter,
+): Promise<void> {
+  // A batch of leaves is about views of the last minutes: almost always of one month.
   const { from, to } = leavesRange(withOrder(items).map(withTimeRange))
-  const first = monthPartitionName(new Date(from))
-  return first === monthPartitionName(new Date(Date.parse(to) - 1)) ? first : undefined
+  await onMonthPartition(router, from, to, (table) => executePrepared(db, leavesStatement(items, table)))
 }
 
 const leavesRange = (ranged: { from: string; to: string }[]) => ({
