@@ -12,6 +12,22 @@ describe('the ingest clock', () => {
     }
   })
 
+  it('never rounds up into the next millisecond, whatever the monotonic fraction', () => {
+    const realNow = performance.now
+    const wall = Date.now
+    try {
+      // Fractions a double at today's epoch cannot add without rounding up to the next integer.
+      for (const fraction of [0.9999, 0.99995, 0.9999999, 0.999]) {
+        performance.now = () => 1234 + fraction
+        Date.now = () => 1_796_184_323_242
+        expect(Math.floor(preciseNow())).toBe(1_796_184_323_242)
+      }
+    } finally {
+      performance.now = realNow
+      Date.now = wall
+    }
+  })
+
   it('through monotonic(), never repeats or goes back, also when the source does', () => {
     const source = [1000.9, 1000.1, 1000.1, 999, 1001.2]
     const next = monotonic(() => source.shift()!)

@@ -87,7 +87,7 @@ export class PartitionRouter {
     this.known.set(name, { direct: false, readAt: this.now() })
   }
 
-  /** Reads `name`'s statistics now (one read at a time per partition); a failed read leaves the parent in use. */
+  /** Reads `name`'s statistics now (one read at a time per partition); after a failed read what was known stays in use. */
   read(name: string): Promise<void> {
     const pending = this.reading.get(name)
     if (pending) return pending
