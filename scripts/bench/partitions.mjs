@@ -69,6 +69,15 @@ async function fill(sql) {
   await sql.unsafe(`checkpoint`)
 }
 
+/** The service's `ingest_pageview_table` counters: its pageview and leave batches by the table they ran on. */
+async function pageviewTables(layout) {
+  const text = await (await fetch(`http://127.0.0.1:${layout.port + 10}/metrics`)).text()
+  const counts = {}
+  for (const [, table, n] of text.matchAll(/^ingest_pageview_table\{[^}]*table="(\w+)"[^}]*\} (\d+)/gm))
+    counts[table] = Number(n)
+  return counts
+}
+
 const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
 const procs = []
 const results = []
@@ -159,18 +168,22 @@ try {
       }
     }
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+    // Where the partitioned service's batches ran (cumulative since its start; the partition
+    // router names the month partition once it has read its statistics).
+    const tables = await pageviewTables(layouts.partitioned)
     const row = {
       route,
       rows: ROWS,
       plainRps: mean(rows.plain),
       partitionedRps: mean(rows.partitioned),
       failed,
+      partitionedBatches: tables,
     }
     row.ratio = row.partitionedRps / row.plainRps
     row.rounds = rows.partitioned.map((rps, i) => +(rps / rows.plain[i]).toFixed(3))
     results.push(row)
     log(
-      `${route} @${CONNECTIONS}: partitioned ${row.partitionedRps.toFixed(0)} req/s · plain (0003) ${row.plainRps.toFixed(0)} req/s · ratio ${row.ratio.toFixed(2)} (rounds ${row.rounds.join(', ')}; non-2xx or errors ${failed.partitioned} / ${failed.plain})`,
+      `${route} @${CONNECTIONS}: partitioned ${row.partitionedRps.toFixed(0)} req/s · plain (0003) ${row.plainRps.toFixed(0)} req/s · ratio ${row.ratio.toFixed(2)} (rounds ${row.rounds.join(', ')}; non-2xx or errors ${failed.partitioned} / ${failed.plain}; partitioned service's batches so far ${JSON.stringify(tables)})`,
     )
   }
 } finally {
@@ -183,11 +196,11 @@ try {
 const table = [
   `Pageview and leave throughput, ${ROWS.toLocaleString('en')} pageviews over 12 months, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s (${new Date().toISOString()}):`,
   '',
-  '| route | partitioned (0004) req/s | one table (0003) req/s | ratio | per round | non-2xx (0004 / 0003) |',
-  '|---|---|---|---|---|---|',
+  '| route | partitioned (0004) req/s | one table (0003) req/s | ratio | per round | non-2xx (0004 / 0003) | 0004 batches so far: partition / parent |',
+  '|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.route} | ${r.partitionedRps.toFixed(0)} | ${r.plainRps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.rounds.join(', ')} | ${r.failed.partitioned} / ${r.failed.plain} |`,
+      `| ${r.route} | ${r.partitionedRps.toFixed(0)} | ${r.plainRps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.rounds.join(', ')} | ${r.failed.partitioned} / ${r.failed.plain} | ${r.partitionedBatches.partition ?? 0} / ${r.partitionedBatches.parent ?? 0} |`,
   ),
   '',
 ].join('\n')

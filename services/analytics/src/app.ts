@@ -78,7 +78,7 @@ export async function buildAnalyticsApp(options: BuildAnalyticsAppOptions) {
           ),
       },
       ingest_pageview_table: {
-        help: 'Pageview and leave statements since start by the table they named: partition (the month partition itself, once its statistics allow), parent (analytics_pageviews), missing (a named partition did not exist; run again on the parent)',
+        help: 'Pageview and leave batches since start by the table their statement ran on: partition (the month partition itself, once its statistics allow), parent (analytics_pageviews); missing: of those on the parent, the ones that first named a partition that did not exist',
         labelNames: ['table'],
         read: () =>
           Object.entries(ingest?.partitions.stats ?? {}).map(

@@ -1,5 +1,7 @@
 import { rowsOf } from '@bio/service-kit'
 import { type SQL, sql } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import postgres from 'postgres'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   leavesStatement,
@@ -80,6 +82,35 @@ const partitionCount = async () =>
     ),
   )[0]!.n
 
+/**
+ * The pageview tables (parent and partitions, not indexes) a prepared statement's generic plan
+ * locks, as the service runs it: on a connection of its own, in a transaction rolled back.
+ */
+async function tablesLocked(statement: SQL): Promise<string[]> {
+  const { sql: text, params } = new PgDialect().sqlToQuery(statement)
+  const client = postgres(h.testDb.url, { max: 1, onnotice: () => {} })
+  // As drizzle's postgres.js driver does: the writers send JSON already serialised.
+  for (const oid of [114, 3802]) client.options.serializers[oid] = (x: unknown) => x as string
+  try {
+    return await client
+      .begin(async (tx) => {
+        await tx`set local plan_cache_mode = force_generic_plan`
+        await tx.unsafe(text, params as never[], { prepare: true })
+        const rows = await tx<{ name: string }[]>`
+          select distinct c.relname as name from pg_locks l join pg_class c on c.oid = l.relation
+          where l.pid = pg_backend_pid() and c.relkind in ('r', 'p') and c.relname like 'analytics\\_pageviews\\_%'
+          order by 1`
+        throw Object.assign(new Error('rollback'), { rows: rows.map((r) => r.name) })
+      })
+      .catch((err: { rows?: string[] }) => {
+        if (!err.rows) throw err
+        return err.rows
+      })
+  } finally {
+    await client.end()
+  }
+}
+
 describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
   it('has thirteen month partitions and the default one, all holding rows', async () => {
     expect(await partitionCount()).toBeGreaterThanOrEqual(14)
@@ -125,7 +156,7 @@ describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
     expect(await pageViewRow(h, legacy)).toMatchObject({ duration: 30, scrollDepth: 50 })
   })
 
-  it('a pageview batch within one month runs on that month partition itself, touching no other table', async () => {
+  it('named, the month partition is the only pageview table a prepared statement locks; through the parent, every partition', async () => {
     clock.advance(5_000)
     const id = uuidV7(clock.nowMs())
     const item = {
@@ -137,8 +168,12 @@ describe('partition pruning of the ingest statements (EXPLAIN ANALYZE)', () => {
       linkClicked: null,
       enteredAt: isoMicros(uuidV7Instant(id)!),
     }
-    const plan = await partitionsRead(pageViewsStatement([item], 'analytics_pageviews_y2026m11'))
-    expect(plan.read).toEqual(['analytics_pageviews_y2026m11'])
+    const named = pageViewsStatement([item], 'analytics_pageviews_y2026m11')
+    expect((await partitionsRead(named)).read).toEqual(['analytics_pageviews_y2026m11'])
+    expect(await tablesLocked(named)).toEqual(['analytics_pageviews_y2026m11'])
+    // What the partition router avoids: the generic plan through the parent locks them all.
+    const all = await tablesLocked(pageViewsStatement([item]))
+    expect(all.length).toBeGreaterThanOrEqual(await partitionCount())
   })
 
   it('across a month boundary (the look-back reaches the month before) the parent, and the back-fill reaches back', async () => {

@@ -50,9 +50,10 @@ async function monthWithRows(month: string, rows: number, analyse = true): Promi
   return name
 }
 
+/** `[from, to, at]` for tableFor: a second of rows in `month`, arriving at its end. */
 const range = (month: string, day = 15) => {
   const from = Date.parse(`${month}-${day}T12:00:00Z`)
-  return [from, from + 1000] as const
+  return [from, from + 1000, from + 1000] as const
 }
 
 /** Counts the reads tableFor starts (read() itself answers a read in progress). */
@@ -73,20 +74,21 @@ describe('PartitionRouter', () => {
     // Never analysed: reltuples is -1, whatever the table holds.
     expect(router.tableFor(...range('2025-01'))).toBeUndefined()
 
-    await router.read('analytics_pageviews_y2031m01')
-    expect(router.tableFor(...range('2031-01'))).toBeUndefined()
+    await router.read('analytics_pageviews_y2025m03')
+    expect(router.tableFor(...range('2025-03'))).toBeUndefined()
 
     await monthWithRows('2025-02', 500)
     await router.read('analytics_pageviews_y2025m02')
     expect(router.tableFor(...range('2025-02'))).toBe('analytics_pageviews_y2025m02')
     const endOfJanuary = Date.parse('2025-01-31T23:59:59Z')
-    expect(router.tableFor(endOfJanuary, endOfJanuary + 2000)).toBeUndefined()
+    expect(router.tableFor(endOfJanuary, endOfJanuary + 2000, endOfJanuary + 2000)).toBeUndefined()
     expect(router.stats).toEqual({ partition: 1, parent: 4, missing: 0 })
   })
 
   it('names a partition once its statistics count minRows rows, read again only after refreshMs', async () => {
     const name = await monthWithRows('2025-03', 50)
-    let now = 0
+    const start = 0
+    let now = start
     const router = new CountingRouter(db(), { minRows: 100, refreshMs: 60_000, now: () => now })
     expect(router.tableFor(...range('2025-03'))).toBeUndefined()
     expect(router.reads).toBe(1)
@@ -94,10 +96,10 @@ describe('PartitionRouter', () => {
     expect(router.tableFor(...range('2025-03'))).toBeUndefined() // 50 rows < 100
 
     await monthWithRows('2025-03', 100) // 150 rows now, analysed
-    now = 59_999
+    now = start + 59_999
     expect(router.tableFor(...range('2025-03'))).toBeUndefined()
     expect(router.reads).toBe(2) // no new read started by that lookup
-    now = 60_000
+    now = start + 60_000
     expect(router.tableFor(...range('2025-03'))).toBeUndefined() // answers from what it knew...
     expect(router.reads).toBe(3) // ...and started a read
     await router.read(name)
@@ -109,20 +111,78 @@ describe('PartitionRouter', () => {
     const router = new PartitionRouter(db(), { minRows: 100 })
     await router.read(name)
     expect(router.tableFor(...range('2025-04'))).toBe(name)
+    // A read still running when missing() is said cannot undo it.
+    const stale = router.read(name)
+    router.missing(name)
+    await stale
+    expect(router.tableFor(...range('2025-04'))).toBeUndefined()
+    await router.read(name)
+    expect(router.tableFor(...range('2025-04'))).toBe(name)
     await exec(sql.raw(`alter table analytics_pageviews detach partition "${name}"`))
     await exec(sql.raw(`drop table "${name}"`))
 
     const at = Date.parse('2025-04-20T10:00:00Z')
     const session = await insertSession(at)
     const id = uuidV7(at + 1000)
+    const before = { ...router.stats }
     const ids = await writePageViews(db(), [view(id, session)], router)
     expect(ids).toEqual([id])
     const [row] = await exec<{ part: string }>(
       sql`select tableoid::regclass::text as part from analytics_pageviews where id = ${id}`,
     )
     expect(row?.part).toBe('analytics_pageviews_default')
-    expect(router.stats.missing).toBe(1)
+    // The batch ran on the parent, and is counted there.
+    expect(router.stats).toEqual({
+      partition: before.partition,
+      parent: before.parent + 1,
+      missing: before.missing + 1,
+    })
     expect(router.tableFor(...range('2025-04'))).toBeUndefined()
+  })
+
+  it('looks up only the month a batch arrived in and the one before: a client id of any other month costs no read', async () => {
+    await monthWithRows('2024-06', 200)
+    const router = new CountingRouter(db(), { minRows: 100 })
+    await router.read('analytics_pageviews_y2024m06')
+    router.reads = 0
+    const arrived = Date.parse('2025-08-20T12:00:00Z')
+    const [from, to] = range('2024-06')
+    expect(router.tableFor(from, to, arrived)).toBeUndefined() // qualifies, but is not current
+    const farFuture = Date.parse('9999-12-31T00:00:00Z')
+    expect(router.tableFor(farFuture, farFuture + 1, arrived)).toBeUndefined()
+    expect(router.reads).toBe(0)
+    // The previous month and the current one are looked up.
+    for (const month of ['2025-07', '2025-08']) {
+      const [monthFrom, monthTo] = range(month)
+      router.tableFor(monthFrom, monthTo, arrived)
+    }
+    expect(router.reads).toBe(2)
+  })
+
+  it('a pageview whose back-fill look-back crosses into the month before goes through the parent and back-fills there', async () => {
+    const july = await monthWithRows('2025-07', 200)
+    const august = await monthWithRows('2025-08', 200)
+    const router = new PartitionRouter(db(), { minRows: 100 })
+    await router.read(july)
+    await router.read(august)
+    const now = Date.parse('2025-08-01T00:10:00Z')
+    const session = await insertSession(Date.parse('2025-07-31T23:00:00Z'))
+    const last = uuidV7(Date.parse('2025-07-31T23:50:00Z'))
+    const next = uuidV7(Date.parse('2025-08-01T00:10:00Z'))
+    expect(await writePageViews(db(), [view(last, session)], router)).toEqual([last])
+    expect(router.stats).toEqual({ partition: 1, parent: 0, missing: 0 }) // July's own partition
+    expect(await writePageViews(db(), [view(next, session)], router)).toEqual([next])
+    expect(router.stats).toEqual({ partition: 1, parent: 1, missing: 0 }) // look-back into July: the parent
+    await writeLeaves(db(), [{ id: next, duration: 5, scrollDepth: null, at: isoMicros(now + 6000) }], router)
+    expect(router.stats).toEqual({ partition: 2, parent: 1, missing: 0 }) // the leave: August's partition
+    const rows = await exec<{ id: string; duration: number; part: string }>(
+      sql`select id::text as id, duration, tableoid::regclass::text as part from analytics_pageviews
+          where session_id = ${session} order by entered_at`,
+    )
+    expect(rows).toEqual([
+      { id: last, duration: 1200, part: july },
+      { id: next, duration: 5, part: august },
+    ])
   })
 
   it('writes through the month partition store exactly what writes through the parent store', async () => {
@@ -193,8 +253,8 @@ describe('the service routes pageviews and leaves through its router', () => {
   let name: string
 
   beforeAll(async () => {
-    // As many rows as the default threshold asks, analysed as autovacuum would.
-    name = await monthWithRows('2025-06', 10_000)
+    // More rows than the default threshold asks, analysed as autovacuum would.
+    name = await monthWithRows('2025-06', 10_500)
   })
 
   it('names the month partition once it has read its statistics', async () => {

@@ -60,7 +60,8 @@ export async function writePageViews(
   router?: PartitionRouter,
 ): Promise<(string | null)[]> {
   const { backTo, to } = pageViewsRange(items)
-  const inserted = await onMonthPartition(router, backTo, to, (table) =>
+  // A view's time is its arrival (or a client id's time within a minute of it).
+  const inserted = await onMonthPartition(router, backTo, to, to, (table) =>
     executePrepared<OwnedRow>(db, pageViewsStatement(items, table)),
   )
   return answerOwned(
@@ -72,17 +73,18 @@ export async function writePageViews(
 }
 
 /**
- * `run(table)` on the month partition `router` names for the rows in `[from, to)` (ISO times),
- * else on the parent (`run()`); also on the parent when the partition turns out not to exist
+ * `run(table)` on the month partition `router` names for the rows in `[from, to)` of a batch that
+ * arrived at `at` (ISO times), else on the parent (`run()`); also on the parent when the partition turns out not to exist
  * (42P01: dropped, or its rows are in the default partition), which the router then stops naming.
  */
 async function onMonthPartition<T>(
   router: PartitionRouter | undefined,
   from: string,
   to: string,
+  at: string,
   run: (table?: string) => Promise<T>,
 ): Promise<T> {
-  const partition = router?.tableFor(Date.parse(from), Date.parse(to))
+  const partition = router?.tableFor(Date.parse(from), Date.parse(to), Date.parse(at))
   if (partition) {
     try {
       return await run(partition)
@@ -206,7 +208,8 @@ export async function writeLeaves(
 ): Promise<void> {
   // A batch of leaves is about views of the last minutes: almost always of one month.
   const { from, to } = leavesRange(withOrder(items).map(withTimeRange))
-  await onMonthPartition(router, from, to, (table) => executePrepared(db, leavesStatement(items, table)))
+  const at = earliestAndLatest(items.map((l) => l.at))[1]
+  await onMonthPartition(router, from, to, at, (table) => executePrepared(db, leavesStatement(items, table)))
 }
 
 const leavesRange = (ranged: { from: string; to: string }[]) => ({

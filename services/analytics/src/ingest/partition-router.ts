@@ -1,6 +1,6 @@
 import { executePrepared } from '@bio/service-kit'
 import { sql } from 'drizzle-orm'
-import { monthPartitionName } from '../maintenance/partitions.js'
+import { monthPartitionName, monthStart } from '../maintenance/partitions.js'
 import type { AnalyticsDb } from './writers.js'
 
 export interface PartitionRouterOptions {
@@ -8,11 +8,15 @@ export interface PartitionRouterOptions {
   minRows?: number
   /** How long what was read of a partition's statistics is used before it is read again (default 60 s). */
   refreshMs?: number
-  /** A monotonic clock in milliseconds (default `performance.now`). */
+  /** A monotonic clock in milliseconds, for when a read is due (default `performance.now`). */
   now?: () => number
 }
 
-/** Statements since start by the table they named: a month's `partition`, or the `parent`; `missing`: named partitions that did not exist (run again through the parent). */
+/**
+ * Pageview and leave batch statements since start by the table they ran on: a month's
+ * `partition`, or the `parent`; `missing`: those of them that named a partition that did not
+ * exist, and ran on the parent instead.
+ */
 export interface PartitionRouterStats {
   partition: number
   parent: number
@@ -22,6 +26,8 @@ export interface PartitionRouterStats {
 interface Known {
   direct: boolean
   readAt: number
+  /** Orders what was learnt: a read that started before `missing()` must not undo it. */
+  seq: number
 }
 
 /**
@@ -45,7 +51,9 @@ interface Known {
  *
  * The statistics are read from pg_class off the write path: a lookup answers from what is known
  * and, when that is missing or older than `refreshMs`, starts one read in the background. A
- * partition is therefore first named a moment after it qualifies.
+ * partition is therefore first named a moment after it qualifies. Only the month a batch arrived
+ * in and the one before it are ever named (and read, and remembered): writes are about recent
+ * views, and a leave's month comes from a client's id, which may name any month at all.
  */
 export class PartitionRouter {
   readonly stats: PartitionRouterStats = { partition: 0, parent: 0, missing: 0 }
@@ -54,6 +62,7 @@ export class PartitionRouter {
   private readonly minRows: number
   private readonly refreshMs: number
   private readonly now: () => number
+  private seq = 0
 
   constructor(
     private readonly db: AnalyticsDb,
@@ -65,46 +74,69 @@ export class PartitionRouter {
   }
 
   /**
-   * The partition to name for rows whose `entered_at` lies in `[from, to)` (Unix ms), or
-   * undefined for the parent: when the range spans two months, or its month's partition is not
-   * (yet) known to qualify.
+   * The partition to name for rows whose `entered_at` lies in `[from, to)` (Unix ms), written by
+   * a batch that arrived at `at` (the latest arrival of its items), counted as run there; or
+   * undefined for the parent (counted so): when the range spans two months, lies outside the
+   * month of `at` and the one before it, or its partition is not (yet) known to qualify.
    */
-  tableFor(from: number, to: number): string | undefined {
+  tableFor(from: number, to: number, at: number): string | undefined {
     const name = monthPartitionName(new Date(from))
-    if (name !== monthPartitionName(new Date(to - 1))) {
-      this.stats.parent++
-      return undefined
-    }
-    const known = this.known.get(name)
-    if (!known || this.now() - known.readAt >= this.refreshMs) void this.read(name)
-    this.stats[known?.direct ? 'partition' : 'parent']++
-    return known?.direct ? name : undefined
+    const current = currentMonths(at)
+    const table =
+      name === monthPartitionName(new Date(to - 1)) && current.includes(name)
+        ? this.lookUp(name, current)
+        : undefined
+    this.stats[table ? 'partition' : 'parent']++
+    return table
   }
 
-  /** A statement naming `name` found no such table (a partition dropped or never made): the parent until read again. */
+  /**
+   * A statement naming `name` found no such table (a partition dropped or never made), and runs
+   * on the parent instead: counted so, and the parent is used for that month until the next read.
+   */
   missing(name: string): void {
     this.stats.missing++
-    this.known.set(name, { direct: false, readAt: this.now() })
+    this.stats.partition--
+    this.stats.parent++
+    this.known.set(name, { direct: false, readAt: this.now(), seq: ++this.seq })
   }
 
   /** Reads `name`'s statistics now (one read at a time per partition); after a failed read what was known stays in use. */
   read(name: string): Promise<void> {
     const pending = this.reading.get(name)
     if (pending) return pending
+    const seq = ++this.seq
+    const learn = (direct: (before?: Known) => boolean) => {
+      const before = this.known.get(name)
+      if (before && before.seq > seq) return // missing() said otherwise while this read ran
+      this.known.set(name, { direct: direct(before), readAt: this.now(), seq })
+    }
     const reading = executePrepared<{ rows: number }>(
       this.db,
       sql`select coalesce((select reltuples from pg_class where oid = to_regclass('public.' || ${name}::text)), -1)::float8 as rows`,
     )
-      .then(([row]) => {
-        this.known.set(name, { direct: (row?.rows ?? -1) >= this.minRows, readAt: this.now() })
-      })
-      .catch(() => {
-        // The database is unreachable or busy (the writes' own errors say so): what was known
-        // stays in use until the next read is due.
-        this.known.set(name, { direct: this.known.get(name)?.direct ?? false, readAt: this.now() })
-      })
+      .then(([row]) => learn(() => (row?.rows ?? -1) >= this.minRows))
+      // The database is unreachable or busy (the writes' own errors say so): what was known
+      // stays in use until the next read is due.
+      .catch(() => learn((before) => before?.direct ?? false))
       .finally(() => this.reading.delete(name))
     this.reading.set(name, reading)
     return reading
   }
+
+  /** What is known of `name` (one of the `current` months' partitions), starting a read when that is missing or due. */
+  private lookUp(name: string, current: string[]): string | undefined {
+    const known = this.known.get(name)
+    if (!known || this.now() - known.readAt >= this.refreshMs) {
+      for (const other of this.known.keys()) if (!current.includes(other)) this.known.delete(other)
+      void this.read(name)
+    }
+    return known?.direct ? name : undefined
+  }
+}
+
+/** The partitions of the month of `at` and of the one before it. */
+function currentMonths(at: number): string[] {
+  const date = new Date(at)
+  return [monthPartitionName(date), monthPartitionName(new Date(monthStart(date).getTime() - 1))]
 }

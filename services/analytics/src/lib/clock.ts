@@ -4,9 +4,11 @@
  * clock when that is stepped (`performance.timeOrigin + performance.now()` keeps the offset of the
  * process start, so it drifts from real time after an NTP step). Within a millisecond the
  * fraction can wrap before `Date.now()` ticks; `monotonic()` keeps the readings in order. The
- * fraction stops at 0.999 (999 µs): near today's epoch a double steps by 0.24 µs, so a fraction
- * within that of 1 made the sum round up into the next millisecond, ahead of the wall clock (one
- * reading in about 8,000; seen as a failure of clock.test.ts in CI).
+ * fraction stops at 0.999 (999 µs), so a reading never lands in the next millisecond, ahead of
+ * the wall clock: near today's epoch a double steps by 0.24 µs, so a fraction within that of 1
+ * made the sum itself round up (one reading in about 8,000; seen as a failure of clock.test.ts
+ * in CI), and one of 0.9995 or more was rounded up by every consumer that rounds to whole
+ * microseconds (`monotonic`, `isoMicros`, `uuidV7`).
  */
 export const preciseNow = (): number => Date.now() + Math.min(performance.now() % 1, 0.999)
 
