@@ -74,8 +74,9 @@ describe('PartitionRouter', () => {
     // Never analysed: reltuples is -1, whatever the table holds.
     expect(router.tableFor(...range('2025-01'))).toBeUndefined()
 
-    await router.read('analytics_pageviews_y2025m03')
-    expect(router.tableFor(...range('2025-03'))).toBeUndefined()
+    // A month no test of this file makes a partition for.
+    await router.read('analytics_pageviews_y2031m01')
+    expect(router.tableFor(...range('2031-01'))).toBeUndefined()
 
     await monthWithRows('2025-02', 500)
     await router.read('analytics_pageviews_y2025m02')
