@@ -684,6 +684,35 @@ describe.skipIf(!HAVE_CHROMIUM)('the browser tracker, end to end', { timeout: 60
     await ctx.close()
   })
 
+  it('forget() while a write is in flight: its late answer writes nothing back to storage', async () => {
+    const ctx = await newContext()
+    const { page } = await openTab(ctx, '/')
+    await page.click('#consent')
+    const id = (await sessionOf(page))!
+    await eventually(() => viewCount(id, 1), 'the first pageview')
+    // The next pageview is held on its way: it is in flight when forget() runs.
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let seen = 0
+    await page.route(`${stack.analytics}/api/v1/analytics/pageview`, async (route) => {
+      seen++
+      await held
+      await route.continue()
+    })
+    await page.click('a[href="/pricing"]')
+    await eventually(async () => seen === 1, 'the held pageview')
+    expect(await page.evaluate('window.bioAnalytics.forget()')).toBe(true)
+    const answered = page.waitForResponse(`${stack.analytics}/api/v1/analytics/pageview`)
+    release()
+    await answered
+    // Two macrotasks: the tracker has handled that answer.
+    await page.evaluate('new Promise((r) => setTimeout(() => setTimeout(r, 0), 0))')
+    expect((await storageKeys(page)).filter((k) => k.startsWith('bioAnalytics.'))).toEqual([])
+    await ctx.close()
+  })
+
   it('never throws into the page or blocks navigation when the API is unreachable', async () => {
     const ctx = await newContext()
     const { page } = await openTab(ctx, '/', { options: { consent: true, apiBase: 'http://127.0.0.1:9' } })

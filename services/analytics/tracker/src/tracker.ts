@@ -207,6 +207,8 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
   let view: ViewState | null = null
   let previousUrl: string | undefined
   let outbox: Pending[] = []
+  /** Withdrawals so far: a write sent before one is not followed up when its answer arrives. */
+  let withdrawals = 0
   let sending = false
   let attempt = 0
   let retryTimer: ReturnType<typeof setTimeout> | undefined
@@ -259,6 +261,9 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     const e = outbox[0]
     if (sending || retryTimer !== undefined || !e) return
     sending = true
+    // An answer that arrives after a withdrawal (forget, consent withdrawn) changes nothing: the
+    // outbox it belonged to is gone, and storage must stay clear.
+    const sentIn = withdrawals
     fetch(base + e.p, {
       method: e.m,
       headers: { 'content-type': 'application/json' },
@@ -268,6 +273,7 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
     })
       .then(
         (res) => {
+          if (sentIn !== withdrawals) return
           if (res.status >= 500 || res.status === 429) return retry(Number(res.headers.get('retry-after')), e)
           attempt = 0
           return res
@@ -275,7 +281,9 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
             .catch(noop)
             .then((json) => answered(e, res.ok && json ? json.data : null))
         },
-        (err) => retry(err, e),
+        (err) => {
+          if (sentIn === withdrawals) retry(err, e)
+        },
       )
       .catch((err) => log('outbox', err))
       .then(() => {
@@ -527,6 +535,7 @@ function createTracker(options: TrackerOptions, onStop: () => void): Tracker {
 
   /** Stops and clears everything this tracker stored (a later grant starts a new visitor). */
   function withdraw(): void {
+    withdrawals++
     halt()
     consent = false
     view = null
