@@ -73,9 +73,10 @@ export async function writePageViews(
 }
 
 /**
- * `run(table)` on the month partition `router` names for the rows in `[from, to)` of a batch that
- * arrived at `at` (ISO times), else on the parent (`run()`); also on the parent when the partition turns out not to exist
- * (42P01: dropped, or its rows are in the default partition), which the router then stops naming.
+ * `run(table)` on the month partition `router` names for the rows in `[from, to)` of a batch
+ * that arrived at `at` (ISO times), else on the parent (`run()`); also on the parent when the
+ * partition turns out not to exist (42P01: dropped, or its rows are in the default partition),
+ * which the router then stops naming.
  */
 async function onMonthPartition<T>(
   router: PartitionRouter | undefined,
